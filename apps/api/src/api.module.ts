@@ -1,0 +1,33 @@
+import { Module, type DynamicModule } from '@nestjs/common';
+import { APP_GUARD, APP_INTERCEPTOR } from '@nestjs/core';
+import type { Runtime } from '@baton/runtime';
+import { ApiKeys } from './common/api-keys.service';
+import { AuthGuard } from './common/auth.guard';
+import { BackpressureGuard } from './common/backpressure.guard';
+import { Backpressure } from './common/backpressure.service';
+import { IdempotencyInterceptor } from './common/idempotency.interceptor';
+import { RateLimitGuard } from './common/rate-limit.guard';
+import { RUNTIME } from './common/tokens';
+import { HealthController } from './health/health.controller';
+import { TasksController } from './tasks/tasks.controller';
+import { TenantsController } from './tenants/tenants.controller';
+
+@Module({})
+export class ApiModule {
+  static forRuntime(runtime: Runtime): DynamicModule {
+    return {
+      module: ApiModule,
+      controllers: [HealthController, TasksController, TenantsController],
+      providers: [
+        { provide: RUNTIME, useValue: runtime },
+        ApiKeys,
+        Backpressure,
+        // Order matters: who calls, then how fast, then whether the system can take more.
+        { provide: APP_GUARD, useClass: AuthGuard },
+        { provide: APP_GUARD, useClass: RateLimitGuard },
+        { provide: APP_GUARD, useClass: BackpressureGuard },
+        { provide: APP_INTERCEPTOR, useClass: IdempotencyInterceptor },
+      ],
+    };
+  }
+}

@@ -1,0 +1,34 @@
+import { SetMetadata, createParamDecorator, type ExecutionContext } from '@nestjs/common';
+import type { Access, Principal } from '@baton/core';
+import type { QueueName } from '@baton/contracts';
+import type { IdKind } from '@baton/core';
+import type { BatonRequest } from './request';
+
+export const ACCESS_KEY = 'baton:access';
+export const PUBLIC_KEY = 'baton:public';
+export const IDEMPOTENT_KEY = 'baton:idempotent';
+export const BACKPRESSURE_KEY = 'baton:backpressure';
+
+/** What a route needs: read (any role of the tenant), write (member or admin), admin (operators only). */
+export const Needs = (access: Access) => SetMetadata(ACCESS_KEY, access);
+
+/** No API key needed (health, metrics, OpenAPI). */
+export const Public = () => SetMetadata(PUBLIC_KEY, true);
+
+/** A create endpoint: honours Idempotency-Key, reserving an id of this kind for the object it creates. */
+export const Idempotent = (kind: IdKind) => SetMetadata(IDEMPOTENT_KEY, kind);
+
+/** Refuse with 503 while this queue's backlog is past its bound. */
+export const Backpressure = (queue: QueueName) => SetMetadata(BACKPRESSURE_KEY, queue);
+
+/** The caller, as the auth guard resolved it. */
+export const Caller = createParamDecorator((_: unknown, ctx: ExecutionContext): Principal => {
+  const principal = ctx.switchToHttp().getRequest<BatonRequest>().principal;
+  if (!principal) throw new Error('route has no principal: is it marked @Public?');
+  return principal;
+});
+
+/** The id reserved for the object this request creates (by Idempotency-Key, else fresh). */
+export const ReservedId = createParamDecorator((_: unknown, ctx: ExecutionContext): string | undefined => {
+  return ctx.switchToHttp().getRequest<BatonRequest>().reservedId;
+});

@@ -1,0 +1,107 @@
+import { Inject, Injectable, type CallHandler, type ExecutionContext, type NestInterceptor } from '@nestjs/common';
+import { HTTP_CODE_METADATA } from '@nestjs/common/constants';
+import { Reflector } from '@nestjs/core';
+import type { FastifyReply } from 'fastify';
+import { from, lastValueFrom, type Observable } from 'rxjs';
+import {
+  BatonError,
+  decideIdempotency,
+  IDEMPOTENCY_KEY_PATTERN,
+  newId,
+  requestFingerprint,
+  type IdKind,
+} from '@baton/core';
+import type { IdempotencyClaim } from '@baton/db';
+import type { Runtime } from '@baton/runtime';
+import { IDEMPOTENT_KEY } from './access.decorators';
+import type { BatonRequest } from './request';
+import { RUNTIME } from './tokens';
+
+/** An in-progress claim older than this belongs to a request that died; a retry takes it over. */
+const STALE_AFTER_MS = 60_000;
+/** Response headers replayed with the stored body. */
+const REPLAYED_HEADERS = ['etag', 'location'];
+
+/**
+ * Idempotency-Key for every create endpoint (marked @Idempotent), one mechanism for all:
+ * same key and body → the first response again with `Idempotent-Replayed: true`; a different body → 422; the first
+ * request still running → 409. Concurrent duplicates meet at the record's primary key, so one object is created.
+ * The object's id is reserved with the claim, so a retry after a crash mid-request finds the object it made.
+ */
+@Injectable()
+export class IdempotencyInterceptor implements NestInterceptor {
+  constructor(
+    private readonly reflector: Reflector,
+    @Inject(RUNTIME) private readonly runtime: Runtime,
+  ) {}
+
+  intercept(ctx: ExecutionContext, next: CallHandler): Observable<unknown> {
+    const kind = this.reflector.get<IdKind | undefined>(IDEMPOTENT_KEY, ctx.getHandler());
+    if (!kind) return next.handle();
+    const req = ctx.switchToHttp().getRequest<BatonRequest>();
+    const reply = ctx.switchToHttp().getResponse<FastifyReply>();
+    const status = this.reflector.get<number | undefined>(HTTP_CODE_METADATA, ctx.getHandler()) ?? 201;
+    return from(this.handle(kind, req, reply, status, next));
+  }
+
+  private async handle(kind: IdKind, req: BatonRequest, reply: FastifyReply, status: number, next: CallHandler): Promise<unknown> {
+    const header = req.headers['idempotency-key'];
+    if (header === undefined) {
+      req.reservedId = newId(kind);
+      return lastValueFrom(next.handle());
+    }
+    const key = Array.isArray(header) ? header[0] : header;
+    if (!IDEMPOTENCY_KEY_PATTERN.test(key)) {
+      throw new BatonError('validation_failed', 'Idempotency-Key must be 1–255 visible ASCII characters', [
+        { field: 'Idempotency-Key', message: 'must be 1–255 visible ASCII characters' },
+      ]);
+    }
+    const store = this.runtime.stores.idempotency;
+    const tenantId = req.principal!.tenantId;
+    const operation = `${req.method} ${req.url.split('?')[0]}`;
+    const claim: IdempotencyClaim = {
+      tenantId,
+      key,
+      operation,
+      fingerprint: requestFingerprint(operation, req.body),
+      resourceId: newId(kind),
+      expiresAt: new Date(Date.now() + this.runtime.config.IDEMPOTENCY_TTL_HOURS * 3600_000),
+    };
+    const existing = await store.claim(claim);
+    req.reservedId = claim.resourceId;
+    if (existing) {
+      const now = new Date();
+      const decision = decideIdempotency(existing, claim, now, STALE_AFTER_MS);
+      switch (decision.kind) {
+        case 'replay':
+          for (const [name, value] of Object.entries(existing.responseHeaders ?? {})) void reply.header(name, value);
+          void reply.header('idempotent-replayed', 'true').status(existing.responseStatus ?? status);
+          return existing.responseBody;
+        case 'in_progress':
+          throw new BatonError('idempotency_request_in_progress', 'a request with this Idempotency-Key is still being processed', undefined, 1);
+        case 'key_reused':
+          throw new BatonError('idempotency_key_reused', 'this Idempotency-Key was used with a different request body');
+        case 'take_over': {
+          const stillValid = existing.expiresAt > now;
+          if (!(await store.takeOver(claim, existing, stillValid))) {
+            throw new BatonError('idempotency_request_in_progress', 'a request with this Idempotency-Key is still being processed', undefined, 1);
+          }
+          if (stillValid) req.reservedId = existing.resourceId;
+        }
+      }
+    }
+    try {
+      const body = await lastValueFrom(next.handle());
+      const headers: Record<string, string> = {};
+      for (const name of REPLAYED_HEADERS) {
+        const value = reply.getHeader(name);
+        if (value !== undefined) headers[name] = String(value);
+      }
+      await store.complete(tenantId, key, status, body, headers);
+      return body;
+    } catch (error) {
+      await store.release(tenantId, key).catch(() => undefined);
+      throw error;
+    }
+  }
+}

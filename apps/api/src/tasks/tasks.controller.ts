@@ -1,0 +1,65 @@
+import { Body, Controller, Get, HttpCode, Inject, Param, Post, Query, Req } from '@nestjs/common';
+import { ApiAcceptedResponse, ApiBearerAuth, ApiHeader, ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
+import { QUEUES } from '@baton/contracts';
+import { isId, notFound, tenantScope, type Principal } from '@baton/core';
+import type { Runtime } from '@baton/runtime';
+import { TaskService } from '@baton/tasks';
+import { Backpressure, Caller, Idempotent, Needs, ReservedId } from '../common/access.decorators';
+import type { BatonRequest } from '../common/request';
+import { RUNTIME } from '../common/tokens';
+import { CreateTaskDto, ListQueryDto, TaskDto } from './tasks.dto';
+
+@ApiTags('tasks')
+@ApiBearerAuth()
+@Controller('v1/tasks')
+export class TasksController {
+  private readonly tasks: TaskService;
+
+  constructor(@Inject(RUNTIME) runtime: Runtime) {
+    this.tasks = new TaskService(
+      runtime.stores.tasks,
+      runtime.taskQueue,
+      { publish: async (id) => void (await runtime.redis.publish(runtime.cancelChannel, id)) },
+      runtime.handlers,
+      { maxAttempts: runtime.config.TASK_DEFAULT_MAX_ATTEMPTS },
+      runtime.log,
+    );
+  }
+
+  @Post()
+  @HttpCode(202)
+  @Needs('write')
+  @Idempotent('task')
+  @Backpressure(QUEUES.tasks)
+  @ApiOperation({ summary: 'Submit a task to a built-in handler' })
+  @ApiHeader({ name: 'Idempotency-Key', required: false })
+  @ApiAcceptedResponse({ type: TaskDto })
+  create(@Body() body: CreateTaskDto, @Caller() caller: Principal, @ReservedId() id: string, @Req() req: BatonRequest): Promise<TaskDto> {
+    return this.tasks.create(caller.tenantId, body, { id, requestId: String(req.id) });
+  }
+
+  @Get(':id')
+  @ApiOperation({ summary: 'A task, with its status and progress' })
+  @ApiOkResponse({ type: TaskDto })
+  get(@Param('id') id: string, @Caller() caller: Principal): Promise<TaskDto> {
+    if (!isId('task', id)) throw notFound('task');
+    return this.tasks.get(id, tenantScope(caller));
+  }
+
+  @Get(':id/logs')
+  @ApiOperation({ summary: "A task's log lines, oldest first" })
+  logs(@Param('id') id: string, @Query() query: ListQueryDto, @Caller() caller: Principal) {
+    if (!isId('task', id)) throw notFound('task');
+    return this.tasks.logs(id, tenantScope(caller), query);
+  }
+
+  @Post(':id/cancel')
+  @HttpCode(202)
+  @Needs('write')
+  @ApiOperation({ summary: 'Cancel a task: queued tasks never start, a running one is aborted' })
+  @ApiAcceptedResponse({ type: TaskDto })
+  cancel(@Param('id') id: string, @Caller() caller: Principal): Promise<TaskDto> {
+    if (!isId('task', id)) throw notFound('task');
+    return this.tasks.cancel(id, tenantScope(caller));
+  }
+}

@@ -1,0 +1,57 @@
+import { Body, Controller, Delete, Get, HttpCode, Inject, Param, Post } from '@nestjs/common';
+import { ApiBearerAuth, ApiCreatedResponse, ApiNoContentResponse, ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
+import { isId, notFound } from '@baton/core';
+import type { Runtime } from '@baton/runtime';
+import { Idempotent, Needs, ReservedId } from '../common/access.decorators';
+import { ApiKeys } from '../common/api-keys.service';
+import { RUNTIME } from '../common/tokens';
+import { ApiKeyCreatedDto, CreateApiKeyDto, CreateTenantDto, TenantDto } from './tenants.dto';
+
+@ApiTags('operators')
+@ApiBearerAuth()
+@Controller('v1')
+@Needs('admin')
+export class TenantsController {
+  constructor(
+    @Inject(RUNTIME) private readonly runtime: Runtime,
+    private readonly keys: ApiKeys,
+  ) {}
+
+  @Post('tenants')
+  @HttpCode(201)
+  @Idempotent('tenant')
+  @ApiOperation({ summary: 'Create a tenant' })
+  @ApiCreatedResponse({ type: TenantDto })
+  createTenant(@Body() body: CreateTenantDto, @ReservedId() id: string): Promise<TenantDto> {
+    return this.runtime.stores.access.createTenant(body.name, id);
+  }
+
+  @Get('tenants/:id')
+  @ApiOperation({ summary: 'A tenant' })
+  @ApiOkResponse({ type: TenantDto })
+  async getTenant(@Param('id') id: string): Promise<TenantDto> {
+    const tenant = isId('tenant', id) ? await this.runtime.stores.access.findTenant(id) : null;
+    if (!tenant) throw notFound('tenant');
+    return tenant;
+  }
+
+  @Post('tenants/:id/api-keys')
+  @HttpCode(201)
+  @Idempotent('apiKey')
+  @ApiOperation({ summary: 'Create an API key for a tenant; the secret is shown this once' })
+  @ApiCreatedResponse({ type: ApiKeyCreatedDto })
+  async createKey(@Param('id') tenantId: string, @Body() body: CreateApiKeyDto, @ReservedId() id: string): Promise<ApiKeyCreatedDto> {
+    const tenant = isId('tenant', tenantId) ? await this.runtime.stores.access.findTenant(tenantId) : null;
+    if (!tenant) throw notFound('tenant');
+    return this.runtime.stores.access.createApiKey(tenantId, body.role, body.name ?? null, id);
+  }
+
+  @Delete('api-keys/:id')
+  @HttpCode(204)
+  @ApiOperation({ summary: 'Revoke an API key; it stops working at once' })
+  @ApiNoContentResponse()
+  async revokeKey(@Param('id') id: string): Promise<void> {
+    if (!isId('apiKey', id) || !(await this.runtime.stores.access.revokeKey(id))) throw notFound('API key');
+    await this.keys.revoked();
+  }
+}

@@ -1,0 +1,8 @@
+import 'reflect-metadata';
+import { runProcess } from '@baton/runtime';
+import { startGpuWorker } from './gpu-worker.bootstrap';
+
+void runProcess('gpu-worker', { migrate: true }, async (runtime) => {
+  const handle = await startGpuWorker(runtime);
+  return () => handle.close();
+});

@@ -1,0 +1,27 @@
+import { Inject, Injectable } from '@nestjs/common';
+import { QUEUES } from '@baton/contracts';
+import { JobHandler } from '@baton/queue';
+import type { Runtime } from '@baton/runtime';
+import { TaskReconciler, type ReconcileReport } from '@baton/tasks';
+import { RUNTIME } from '../tokens';
+
+@Injectable()
+export class MaintenanceProcessor {
+  private readonly reconciler: TaskReconciler;
+
+  constructor(@Inject(RUNTIME) private readonly runtime: Runtime) {
+    this.reconciler = new TaskReconciler(
+      runtime.stores.tasks,
+      runtime.taskQueue,
+      runtime.producer.queue(QUEUES.tasks),
+      runtime.log,
+    );
+  }
+
+  @JobHandler('maintenance.reconcile')
+  async reconcile(): Promise<ReconcileReport & { idempotencyPurged: number }> {
+    const report = await this.reconciler.run(this.runtime.config.RECONCILE_GRACE_MS);
+    const idempotencyPurged = await this.runtime.stores.idempotency.purgeExpired();
+    return { ...report, idempotencyPurged };
+  }
+}

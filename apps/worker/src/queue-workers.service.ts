@@ -1,0 +1,90 @@
+import { Inject, Injectable, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
+import { Worker, type Job } from 'bullmq';
+import type { Redis } from 'ioredis';
+import { ALL_QUEUES, QUEUES, type QueueName } from '@baton/contracts';
+import { runWithContext } from '@baton/observability';
+import { collectHandlers, createRedis, PermanentJobError, type HandlerMap } from '@baton/queue';
+import type { Runtime } from '@baton/runtime';
+import { taskBackoffStrategy } from '@baton/tasks';
+import { MaintenanceProcessor } from './processors/maintenance.processor';
+import { TaskProcessor } from './processors/task.processor';
+import { RUNTIME } from './tokens';
+
+/** Which queues this process consumes: WORKER_QUEUES is `all` or a comma list of queue names. */
+export function parseWorkerQueues(value: string): QueueName[] {
+  if (value.trim() === 'all') return [...ALL_QUEUES];
+  const names = value.split(',').map((s) => s.trim()).filter(Boolean);
+  const unknown = names.filter((n) => !ALL_QUEUES.includes(n as QueueName));
+  if (unknown.length > 0) throw new Error(`invalid setting WORKER_QUEUES: unknown queue(s) ${unknown.join(', ')}; known: ${ALL_QUEUES.join(', ')}`);
+  return names as QueueName[];
+}
+
+/** One BullMQ worker per consumed queue, dispatching each job to the handler registered for its name. */
+@Injectable()
+export class QueueWorkers implements OnApplicationBootstrap, OnApplicationShutdown {
+  private readonly workers: Worker[] = [];
+  private readonly connections: Redis[] = [];
+
+  constructor(
+    @Inject(RUNTIME) private readonly runtime: Runtime,
+    private readonly tasks: TaskProcessor,
+    private readonly maintenance: MaintenanceProcessor,
+  ) {}
+
+  async onApplicationBootstrap(): Promise<void> {
+    const { config, log } = this.runtime;
+    const queues = parseWorkerQueues(config.WORKER_QUEUES);
+    const handlers = collectHandlers([this.tasks, this.maintenance], queues);
+    for (const queue of queues) this.workers.push(this.startWorker(queue, handlers));
+    if (queues.includes(QUEUES.maintenance)) {
+      await this.runtime.producer
+        .queue(QUEUES.maintenance)
+        .upsertJobScheduler('reconcile', { every: config.RECONCILE_INTERVAL_MS }, { name: 'maintenance.reconcile', data: {} });
+    }
+    if (queues.includes(QUEUES.tasks)) await this.listenForCancels();
+    log.info({ queues }, 'worker started');
+  }
+
+  async onApplicationShutdown(): Promise<void> {
+    // close() waits for active jobs; bounded by the caller's shutdown grace.
+    await Promise.all(this.workers.map((w) => w.close()));
+    for (const c of this.connections) c.disconnect();
+  }
+
+  private startWorker(queue: QueueName, handlers: HandlerMap): Worker {
+    const { config, log } = this.runtime;
+    const connection = this.connection(`worker:${queue}`);
+    const worker = new Worker(
+      queue,
+      (job: Job) => {
+        const handler = handlers.get(job.name as never);
+        if (!handler) throw new PermanentJobError(`no handler for job ${job.name}`);
+        const data = (job.data ?? {}) as { requestId?: string; tenantId?: string };
+        return runWithContext({ requestId: data.requestId, tenantId: data.tenantId, jobId: job.id }, () => handler(job));
+      },
+      {
+        connection,
+        prefix: config.QUEUE_PREFIX,
+        concurrency: queue === QUEUES.tasks ? config.TASK_CONCURRENCY : 1,
+        settings: {
+          backoffStrategy: taskBackoffStrategy({ baseMs: config.TASK_BACKOFF_BASE_MS, maxMs: config.TASK_BACKOFF_MAX_MS, jitter: 'full' }),
+        },
+      },
+    );
+    worker.on('error', (err) => log.error({ queue, err }, 'queue worker error'));
+    return worker;
+  }
+
+  private async listenForCancels(): Promise<void> {
+    const subscriber = this.connection('cancel-subscriber');
+    subscriber.on('message', (_channel: string, taskId: string) => this.tasks.runner.cancel(taskId));
+    await subscriber.subscribe(this.runtime.cancelChannel);
+  }
+
+  private connection(name: string): Redis {
+    const connection = createRedis(this.runtime.redisUrl, { blocking: true, name });
+    connection.on('error', () => undefined); // ioredis reconnects; BullMQ reports through 'error' above
+    this.connections.push(connection);
+    return connection;
+  }
+}

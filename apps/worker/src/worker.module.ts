@@ -1,0 +1,16 @@
+import { Module, type DynamicModule } from '@nestjs/common';
+import type { Runtime } from '@baton/runtime';
+import { MaintenanceProcessor } from './processors/maintenance.processor';
+import { TaskProcessor } from './processors/task.processor';
+import { QueueWorkers } from './queue-workers.service';
+import { RUNTIME } from './tokens';
+
+@Module({})
+export class WorkerModule {
+  static forRuntime(runtime: Runtime): DynamicModule {
+    return {
+      module: WorkerModule,
+      providers: [{ provide: RUNTIME, useValue: runtime }, TaskProcessor, MaintenanceProcessor, QueueWorkers],
+    };
+  }
+}

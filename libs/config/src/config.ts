@@ -1,0 +1,78 @@
+import { bool, cleanEnv, makeValidator, num, port, str, url, EnvError, EnvMissingError } from 'envalid';
+
+const int = (min: number, max: number) =>
+  makeValidator<number>((input) => {
+    const n = Number(input);
+    if (!/^-?\d+$/.test(String(input).trim()) || !Number.isSafeInteger(n) || n < min || n > max) {
+      throw new EnvError(`an integer from ${min} to ${max}`);
+    }
+    return n;
+  });
+
+/** Thrown by loadConfig: one line naming the variable and what it expects. */
+export class ConfigError extends Error {}
+
+const SPEC = {
+  // HTTP
+  PORT: port({ default: 3000, desc: 'API port' }),
+  HOST: str({ default: '0.0.0.0', desc: 'API bind address' }),
+  BODY_LIMIT_BYTES: int(1024, 1024 ** 3)({ default: 64 * 1024 * 1024, desc: 'largest accepted request body' }),
+  TRUST_PROXY: bool({ default: false, desc: 'trust X-Forwarded-* from a load balancer' }),
+  // Stores
+  REDIS_URL: url({ default: 'redis://127.0.0.1:6379', desc: 'Redis for queues, rate limits, caches' }),
+  DATABASE_URL: url({ default: 'postgresql://postgres@127.0.0.1:5432/baton', desc: 'Postgres, the system of record' }),
+  DATABASE_POOL_SIZE: int(1, 200)({ default: 10, desc: 'connections per process' }),
+  DATA_DIR: str({ default: './.data', desc: 'where embedded Redis/PGlite and generated secrets live' }),
+  QUEUE_PREFIX: str({ default: 'baton', desc: 'BullMQ key prefix (use {baton} on Redis Cluster)' }),
+  // Access
+  ADMIN_API_KEY: str({ default: '', desc: 'an admin API key; generated into DATA_DIR when empty' }),
+  RATE_LIMIT_PER_SECOND: int(1, 1_000_000)({ default: 200, desc: 'requests per second per API key' }),
+  RATE_LIMIT_BURST: int(0, 1_000_000)({ default: 400, desc: 'extra requests a key may burst above its rate' }),
+  IDEMPOTENCY_TTL_HOURS: int(24, 24 * 90)({ default: 24, desc: 'how long Idempotency-Key records are kept' }),
+  // Backpressure
+  BACKLOG_LIMIT: int(1, 100_000_000)({ default: 200_000, desc: 'waiting jobs in a queue above which the API answers 503' }),
+  // Tasks
+  TASK_CONCURRENCY: int(1, 1000)({ default: 32, desc: 'task jobs one worker process runs at once' }),
+  TASK_DEFAULT_MAX_ATTEMPTS: int(1, 20)({ default: 3, desc: 'attempts when a task does not say' }),
+  TASK_BACKOFF_BASE_MS: int(1, 3_600_000)({ default: 1000, desc: 'first retry delay (exponential, full jitter)' }),
+  TASK_BACKOFF_MAX_MS: int(1, 86_400_000)({ default: 300_000, desc: 'retry delay cap' }),
+  TASK_HTTP_MAX_TIMEOUT_MS: int(100, 600_000)({ default: 30_000, desc: 'longest timeout an http task may ask for' }),
+  TASK_HTTP_ALLOW_PRIVATE_NETWORKS: bool({ default: false, desc: 'let http tasks call private/loopback addresses' }),
+  // Maintenance
+  RECONCILE_INTERVAL_MS: int(100, 3_600_000)({ default: 15_000, desc: 'how often the reconciler compares Postgres and Redis' }),
+  RECONCILE_GRACE_MS: int(0, 3_600_000)({ default: 2_000, desc: 'age below which a pending row is left to its request' }),
+  // Process
+  WORKER_QUEUES: str({ default: 'all', desc: 'queues this worker process consumes (comma list or all)' }),
+  LOG_LEVEL: str({ default: 'info', choices: ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] }),
+  NODE_ENV: str({ default: 'production', choices: ['production', 'development', 'test'] }),
+  SHUTDOWN_GRACE_MS: int(0, 600_000)({ default: 10_000, desc: 'time given to in-flight work on SIGTERM' }),
+} as const;
+
+export type Config = Readonly<ReturnType<typeof cleanEnv<typeof SPEC>>> & { DATABASE_URL_EXPLICIT: boolean; REDIS_URL_EXPLICIT: boolean };
+
+/** The settings and what each expects, for the README and `--help`. */
+export const CONFIG_SPEC = SPEC;
+
+/**
+ * Reads and validates every setting once, at boot. A missing or malformed value throws ConfigError with one line:
+ * `VARIABLE: expected ..., got "..."`.
+ */
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
+  const values = cleanEnv(env, SPEC, {
+    reporter: ({ errors }) => {
+      const [name, error] = Object.entries(errors)[0] ?? [];
+      if (!name || !error) return;
+      const expected = error instanceof EnvMissingError ? 'a value' : error.message || 'a valid value';
+      const got = env[name] === undefined ? 'nothing' : JSON.stringify(env[name]);
+      throw new ConfigError(`invalid setting ${name}: expected ${expected}, got ${got}`);
+    },
+  });
+  if (values.TASK_BACKOFF_BASE_MS > values.TASK_BACKOFF_MAX_MS) {
+    throw new ConfigError('invalid setting TASK_BACKOFF_BASE_MS: expected at most TASK_BACKOFF_MAX_MS');
+  }
+  return Object.freeze({
+    ...values,
+    DATABASE_URL_EXPLICIT: Boolean(env.DATABASE_URL),
+    REDIS_URL_EXPLICIT: Boolean(env.REDIS_URL),
+  }) as Config;
+}

@@ -1,0 +1,136 @@
+import assert from 'node:assert/strict';
+import { describe, test } from 'node:test';
+import {
+  allows,
+  backoffDelay,
+  canonicalJson,
+  canTransition,
+  countsAddUp,
+  decideIdempotency,
+  decodeCursor,
+  encodeCursor,
+  isId,
+  isPrivateAddress,
+  newId,
+  parseLimit,
+  requestFingerprint,
+  rollUp,
+  toPage,
+  BatonError,
+  type Counts,
+} from '.';
+
+describe('ids', () => {
+  test('carry their type prefix, are unique and sort by creation time', () => {
+    const a = newId('task', 1_700_000_000_000);
+    const b = newId('task', 1_700_000_000_001);
+    assert.match(a, /^tsk_[0-9a-z]{26}$/);
+    assert.ok(a < b);
+    const many = new Set(Array.from({ length: 10_000 }, () => newId('batch')));
+    assert.equal(many.size, 10_000);
+  });
+  test('isId checks kind and shape', () => {
+    assert.equal(isId('task', newId('task')), true);
+    assert.equal(isId('batch', newId('task')), false);
+    assert.equal(isId('task', 'tsk_../../etc'), false);
+    assert.equal(isId('task', 'tsk_'), false);
+  });
+});
+
+describe('status rules', () => {
+  const counts = (c: Partial<Counts>): Counts => ({ total: 0, queued: 0, running: 0, succeeded: 0, failed: 0, cancelled: 0, ...c });
+  test('terminal states never move; running may go back to queued for a retry', () => {
+    assert.equal(canTransition('succeeded', 'running'), false);
+    assert.equal(canTransition('cancelled', 'queued'), false);
+    assert.equal(canTransition('running', 'queued'), true);
+    assert.equal(canTransition('queued', 'running'), true);
+  });
+  test('roll-up follows API.md', () => {
+    assert.deepEqual(rollUp(counts({ total: 3, queued: 3 })), { status: 'queued', outcome: null });
+    assert.deepEqual(rollUp(counts({ total: 3, queued: 2, succeeded: 1 })), { status: 'running', outcome: null });
+    assert.deepEqual(rollUp(counts({ total: 3, succeeded: 3 })), { status: 'succeeded', outcome: 'all_succeeded' });
+    assert.deepEqual(rollUp(counts({ total: 3, succeeded: 2, failed: 1 })), { status: 'failed', outcome: 'partial' });
+    assert.deepEqual(rollUp(counts({ total: 3, failed: 3 })), { status: 'failed', outcome: 'all_failed' });
+    assert.deepEqual(rollUp(counts({ total: 3, succeeded: 1, cancelled: 2 }), true), { status: 'cancelled', outcome: 'cancelled' });
+    assert.equal(countsAddUp(counts({ total: 3, succeeded: 2, failed: 1 })), true);
+    assert.equal(countsAddUp(counts({ total: 3, succeeded: 2 })), false);
+  });
+});
+
+describe('backoff', () => {
+  const policy = { baseMs: 100, maxMs: 5_000, jitter: 'none' as const };
+  test('doubles from the base and stops at the cap', () => {
+    assert.deepEqual([1, 2, 3, 4, 7, 50, 5000].map((a) => backoffDelay(a, policy)), [100, 200, 400, 800, 5000, 5000, 5000]);
+  });
+  test('full jitter stays within [0, capped exponential) and spreads out', () => {
+    const delays = Array.from({ length: 2000 }, () => backoffDelay(4, { ...policy, jitter: 'full' }));
+    assert.ok(delays.every((d) => d >= 0 && d < 800));
+    assert.ok(new Set(delays).size > 100, 'delays should differ');
+    assert.equal(backoffDelay(3, { ...policy, jitter: 'full' }, () => 0.5), 200);
+  });
+});
+
+describe('fingerprints', () => {
+  test('ignore key order, not values', () => {
+    assert.equal(canonicalJson({ b: 1, a: { d: [1, { f: 2, e: 3 }], c: null } }), '{"a":{"c":null,"d":[1,{"e":3,"f":2}]},"b":1}');
+    assert.equal(requestFingerprint('POST /v1/tasks', { a: 1, b: 2 }), requestFingerprint('POST /v1/tasks', { b: 2, a: 1 }));
+    assert.notEqual(requestFingerprint('POST /v1/tasks', { a: 1 }), requestFingerprint('POST /v1/tasks', { a: 2 }));
+    assert.notEqual(requestFingerprint('POST /v1/tasks', { a: 1 }), requestFingerprint('POST /v1/batches', { a: 1 }));
+  });
+});
+
+describe('idempotency decisions', () => {
+  const now = new Date('2026-01-01T00:00:00Z');
+  const record = {
+    operation: 'POST /v1/tasks',
+    fingerprint: 'f1',
+    state: 'completed' as const,
+    createdAt: new Date(now.getTime() - 1000),
+    expiresAt: new Date(now.getTime() + 3600_000),
+  };
+  const same = { operation: 'POST /v1/tasks', fingerprint: 'f1' };
+  test('same body replays, different body is refused, in-flight is a conflict', () => {
+    assert.equal(decideIdempotency(record, same, now, 60_000).kind, 'replay');
+    assert.equal(decideIdempotency(record, { ...same, fingerprint: 'f2' }, now, 60_000).kind, 'key_reused');
+    assert.equal(decideIdempotency({ ...record, state: 'in_progress' }, same, now, 60_000).kind, 'in_progress');
+    assert.equal(decideIdempotency({ ...record, state: 'in_progress' }, { ...same, fingerprint: 'f2' }, now, 60_000).kind, 'key_reused');
+  });
+  test('a stale in-progress record or an expired one is taken over', () => {
+    const stale = { ...record, state: 'in_progress' as const, createdAt: new Date(now.getTime() - 120_000) };
+    assert.equal(decideIdempotency(stale, same, now, 60_000).kind, 'take_over');
+    const expired = { ...record, expiresAt: new Date(now.getTime() - 1) };
+    assert.equal(decideIdempotency(expired, { ...same, fingerprint: 'other' }, now, 60_000).kind, 'take_over');
+  });
+});
+
+describe('pagination', () => {
+  test('limits are checked and cursors round-trip', () => {
+    assert.equal(parseLimit(undefined), 100);
+    assert.equal(parseLimit('1000'), 1000);
+    for (const bad of ['0', '1001', 'x', '1.5', '-1']) assert.throws(() => parseLimit(bad), BatonError);
+    assert.equal(decodeCursor(encodeCursor('tsk_123')), 'tsk_123');
+    assert.throws(() => decodeCursor('%%%'), BatonError);
+  });
+  test('a page says whether more rows follow', () => {
+    const page = toPage([1, 2, 3], 2, String);
+    assert.deepEqual(page.data, [1, 2]);
+    assert.equal(decodeCursor(page.nextCursor!), '2');
+    assert.equal(toPage([1, 2], 2, String).nextCursor, null);
+  });
+});
+
+describe('access', () => {
+  test('roles', () => {
+    assert.equal(allows('viewer', 'read'), true);
+    assert.equal(allows('viewer', 'write'), false);
+    assert.equal(allows('member', 'write'), true);
+    assert.equal(allows('member', 'admin'), false);
+    assert.equal(allows('admin', 'admin'), true);
+  });
+  test('private addresses are recognised', () => {
+    for (const ip of ['127.0.0.1', '10.1.2.3', '172.20.0.1', '192.168.1.1', '169.254.169.254', '::1', 'fe80::1', 'fd00::1', '::ffff:127.0.0.1', '0.0.0.0']) {
+      assert.equal(isPrivateAddress(ip), true, ip);
+    }
+    for (const ip of ['8.8.8.8', '1.1.1.1', '2606:4700::1111']) assert.equal(isPrivateAddress(ip), false, ip);
+  });
+});

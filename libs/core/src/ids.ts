@@ -1,0 +1,52 @@
+import { randomBytes } from 'node:crypto';
+
+/** Type prefixes of API.md: every id says what it names. */
+export const ID_PREFIX = {
+  batch: 'bat',
+  batchJob: 'job',
+  task: 'tsk',
+  inference: 'inf',
+  schedule: 'sch',
+  run: 'run',
+  notification: 'ntf',
+  tenant: 'ten',
+  apiKey: 'key',
+  deadLetter: 'dlq',
+  alert: 'alr',
+  delivery: 'dlv',
+  subscription: 'sub',
+  attempt: 'att',
+  blob: 'blb',
+  worker: 'wkr',
+} as const;
+export type IdKind = keyof typeof ID_PREFIX;
+
+// Crockford base32: sortable as text, no ambiguous letters.
+const ALPHABET = '0123456789abcdefghjkmnpqrstvwxyz';
+
+function encodeTime(ms: number): string {
+  let out = '';
+  for (let i = 0; i < 10; i++) {
+    out = ALPHABET[ms % 32] + out;
+    ms = Math.floor(ms / 32);
+  }
+  return out;
+}
+
+function encodeRandom(bytes: Buffer): string {
+  let out = '';
+  for (const b of bytes) out += ALPHABET[b & 31];
+  return out;
+}
+
+/** A new id: prefix, 10 chars of millisecond time (so ids sort by creation), 16 random chars (80 bits). */
+export function newId(kind: IdKind, now = Date.now()): string {
+  return `${ID_PREFIX[kind]}_${encodeTime(now)}${encodeRandom(randomBytes(16))}`;
+}
+
+const ID_PATTERN = /^[a-z]{3}_[0-9a-hjkmnp-tv-z]{26}$/;
+
+/** True when `value` is shaped like an id of this kind (used to answer 404 without a query). */
+export function isId(kind: IdKind, value: string): boolean {
+  return value.startsWith(`${ID_PREFIX[kind]}_`) && ID_PATTERN.test(value);
+}

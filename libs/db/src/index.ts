@@ -1,0 +1,5 @@
+export * from './prisma';
+export * from './access.store';
+export * from './idempotency.store';
+export * from './task.store';
+export { migrateDeploy, createMigration } from './migrate/migrator';

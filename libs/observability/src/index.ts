@@ -1,0 +1,3 @@
+export * from './logger';
+export * from './context';
+export * from './metrics';

@@ -1,0 +1,29 @@
+import pino, { type Logger } from 'pino';
+
+export type { Logger } from 'pino';
+
+/** Paths never written to a log, whatever object they appear in. */
+export const REDACT_PATHS = [
+  'authorization',
+  'headers.authorization',
+  'req.headers.authorization',
+  'request.headers.authorization',
+  '*.authorization',
+  'secret',
+  '*.secret',
+  'apiKey',
+  '*.apiKey',
+  'password',
+  '*.password',
+];
+
+/** pino JSON to stdout; service name and pid on every line. */
+export function createLogger(opts: { level: string; name: string }): Logger {
+  return pino({
+    level: opts.level,
+    base: { service: opts.name, pid: process.pid },
+    redact: { paths: REDACT_PATHS, censor: '[redacted]' },
+    timestamp: pino.stdTimeFunctions.isoTime,
+    formatters: { level: (label) => ({ level: label }) },
+  });
+}

@@ -1,0 +1,4 @@
+export * from './redis';
+export * from './producer';
+export * from './handlers';
+export * from './errors';

@@ -1,0 +1,39 @@
+import { Queue, type JobsOptions } from 'bullmq';
+import type { Redis } from 'ioredis';
+import { JOB_QUEUE, type JobName, type JobPayloads, type QueueName } from '@baton/contracts';
+
+export type EnqueueOptions = Omit<JobsOptions, 'jobId'> & { jobId: string };
+
+/** Typed producer: only known jobs, each with its own payload, on the queue the contract names. */
+export class JobProducer {
+  private readonly queues = new Map<QueueName, Queue>();
+
+  constructor(
+    private readonly connection: Redis,
+    private readonly prefix: string,
+  ) {}
+
+  queue(name: QueueName): Queue {
+    let queue = this.queues.get(name);
+    if (!queue) {
+      queue = new Queue(name, { connection: this.connection, prefix: this.prefix });
+      queue.on('error', () => undefined); // connection errors surface through readiness checks, not crashes
+      this.queues.set(name, queue);
+    }
+    return queue;
+  }
+
+  /** Adding a job id that already exists is a no-op: enqueueing twice is harmless. */
+  async add<N extends JobName>(name: N, payload: JobPayloads[N], opts: EnqueueOptions): Promise<void> {
+    await this.queue(JOB_QUEUE[name]).add(name, payload, opts);
+  }
+
+  async addBulk<N extends JobName>(name: N, jobs: { payload: JobPayloads[N]; opts: EnqueueOptions }[]): Promise<void> {
+    if (jobs.length === 0) return;
+    await this.queue(JOB_QUEUE[name]).addBulk(jobs.map((j) => ({ name, data: j.payload, opts: j.opts })));
+  }
+
+  async close(): Promise<void> {
+    await Promise.all([...this.queues.values()].map((q) => q.close()));
+  }
+}

@@ -1,0 +1,101 @@
+import { mkdirSync, readFileSync, writeFileSync, existsSync } from 'node:fs';
+import { join } from 'node:path';
+import type { Redis } from 'ioredis';
+import { generateApiKeySecret } from '@baton/core';
+import type { Config } from '@baton/config';
+import { AccessStore, createPrismaClient, IdempotencyStore, migrateDeploy, PrismaTaskStore, type PrismaClient } from '@baton/db';
+import { createLogger, type Logger } from '@baton/observability';
+import { createRedis, JobProducer } from '@baton/queue';
+import { builtInHandlers, TaskQueue, type HandlerRegistry } from '@baton/tasks';
+import { ensurePostgres, ensureRedis } from './infra';
+
+/** Everything a Baton process shares: settings, stores, connections. Built once, closed once. */
+export interface Runtime {
+  config: Config;
+  log: Logger;
+  prisma: PrismaClient;
+  /** Fail-fast connection for the request path (rate limits, backpressure, status reads). */
+  redis: Redis;
+  producer: JobProducer;
+  redisUrl: string;
+  databaseUrl: string;
+  adminApiKey: string;
+  stores: { access: AccessStore; idempotency: IdempotencyStore; tasks: PrismaTaskStore };
+  taskQueue: TaskQueue;
+  handlers: HandlerRegistry;
+  /** Channel on which cancellations of running tasks are published to every worker. */
+  cancelChannel: string;
+  close(): Promise<void>;
+}
+
+export interface RuntimeOptions {
+  name: string;
+  /** Apply pending migrations (the API and the all-in-one process do; workers wait for them). */
+  migrate: boolean;
+  logger?: Logger;
+}
+
+export async function createRuntime(config: Config, opts: RuntimeOptions): Promise<Runtime> {
+  const log = opts.logger ?? createLogger({ level: config.LOG_LEVEL, name: opts.name });
+  const infoLine = (msg: string, extra?: object): void => log.warn(extra ?? {}, msg);
+  const redisInfra = await ensureRedis({ url: config.REDIS_URL, dataDir: config.DATA_DIR, log: infoLine });
+  const pgInfra = await ensurePostgres({
+    url: config.DATABASE_URL,
+    urlExplicit: config.DATABASE_URL_EXPLICIT,
+    dataDir: config.DATA_DIR,
+    log: infoLine,
+  });
+  if (opts.migrate) {
+    const { applied } = await migrateDeploy({ databaseUrl: pgInfra.url, log: (msg) => log.info(msg) });
+    if (applied.length > 0) log.info({ applied }, 'migrations applied');
+  }
+  const poolSize = 'maxConnections' in pgInfra && typeof pgInfra.maxConnections === 'number' ? pgInfra.maxConnections : config.DATABASE_POOL_SIZE;
+  const prisma = createPrismaClient({ url: pgInfra.url, poolSize });
+  const redis = createRedis(redisInfra.url, { blocking: false, name: `${opts.name}:edge` });
+  redis.on('error', () => undefined); // surfaced by /readyz and 503s, not as crashes
+  const producerConnection = createRedis(redisInfra.url, { blocking: false, name: `${opts.name}:producer` });
+  producerConnection.on('error', () => undefined);
+  const producer = new JobProducer(producerConnection, config.QUEUE_PREFIX);
+  const access = new AccessStore(prisma);
+  await access.ensureSystemTenant();
+
+  return {
+    config,
+    log,
+    prisma,
+    redis,
+    producer,
+    redisUrl: redisInfra.url,
+    databaseUrl: pgInfra.url,
+    adminApiKey: config.ADMIN_API_KEY || loadOrCreateAdminKey(config.DATA_DIR, log),
+    stores: { access, idempotency: new IdempotencyStore(prisma), tasks: new PrismaTaskStore(prisma) },
+    taskQueue: new TaskQueue(producer),
+    handlers: builtInHandlers({
+      maxTimeoutMs: config.TASK_HTTP_MAX_TIMEOUT_MS,
+      allowPrivateNetworks: config.TASK_HTTP_ALLOW_PRIVATE_NETWORKS,
+    }),
+    cancelChannel: `${config.QUEUE_PREFIX}:task-cancel`,
+    async close() {
+      await producer.close().catch(() => undefined);
+      redis.disconnect();
+      producerConnection.disconnect();
+      await prisma.$disconnect().catch(() => undefined);
+      await pgInfra.stop();
+      await redisInfra.stop();
+    },
+  };
+}
+
+/**
+ * Without ADMIN_API_KEY, a key is generated once into DATA_DIR/admin-api-key (mode 0600) so a fresh install can be
+ * administered; the log names the file, never the key.
+ */
+function loadOrCreateAdminKey(dataDir: string, log: Logger): string {
+  const file = join(dataDir, 'admin-api-key');
+  if (existsSync(file)) return readFileSync(file, 'utf8').trim();
+  mkdirSync(dataDir, { recursive: true });
+  const secret = generateApiKeySecret();
+  writeFileSync(file, `${secret}\n`, { mode: 0o600, flag: 'wx' });
+  log.warn({ file }, 'ADMIN_API_KEY is not set; generated an admin key into this file');
+  return secret;
+}

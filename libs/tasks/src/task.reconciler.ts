@@ -1,0 +1,60 @@
+import type { Queue } from 'bullmq';
+import { metrics, type Logger } from '@baton/observability';
+import { describeFailure } from './task.rules';
+import type { TaskQueue } from './task.queue';
+import type { TaskStore } from './task.store';
+import type { TaskRecord } from './task.types';
+
+const PAGE = 500;
+
+export interface ReconcileReport {
+  scanned: number;
+  requeued: number;
+  failed: number;
+}
+
+/**
+ * Postgres is the truth: every task it holds as queued or running must have a job in Redis. The reconciler walks
+ * those tasks and enqueues again any whose job is missing (a crash between commit and enqueue, a flushed or failed-over
+ * Redis). Enqueueing uses the task id as job id, so racing a live request or another reconciler is harmless.
+ * A job BullMQ gave up on (stalled too often) while the task still reads running is failed for good here.
+ */
+export class TaskReconciler {
+  constructor(
+    private readonly store: TaskStore,
+    private readonly taskQueue: TaskQueue,
+    private readonly queue: Queue,
+    private readonly log: Logger,
+  ) {}
+
+  async run(graceMs: number, now = new Date()): Promise<ReconcileReport> {
+    const report: ReconcileReport = { scanned: 0, requeued: 0, failed: 0 };
+    const cutoff = new Date(now.getTime() - graceMs);
+    let after: string | undefined;
+    for (;;) {
+      const tasks = await this.store.pending(cutoff, after, PAGE);
+      if (tasks.length === 0) break;
+      report.scanned += tasks.length;
+      after = tasks[tasks.length - 1].id;
+      const states = await Promise.all(tasks.map((t) => this.queue.getJobState(t.id)));
+      const missing: TaskRecord[] = [];
+      for (let i = 0; i < tasks.length; i++) {
+        if (states[i] === 'unknown') missing.push(tasks[i]);
+        else if (states[i] === 'failed') report.failed += (await this.failAbandoned(tasks[i])) ? 1 : 0;
+      }
+      if (missing.length > 0) {
+        await this.taskQueue.enqueue(missing, now);
+        report.requeued += missing.length;
+        metrics.reconciled.inc({ kind: 'task' }, missing.length);
+      }
+    }
+    if (report.requeued + report.failed > 0) this.log.warn(report, 'reconciler repaired tasks missing from Redis');
+    return report;
+  }
+
+  private async failAbandoned(task: TaskRecord): Promise<boolean> {
+    const job = await this.queue.getJob(task.id);
+    const error = describeFailure(new Error(job?.failedReason || 'job failed in the queue'), task.attempts);
+    return this.store.fail(task, error, { queue: this.queue.name, jobName: job?.name ?? 'task.run', data: job?.data ?? {} });
+  }
+}
