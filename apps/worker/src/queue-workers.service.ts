@@ -24,6 +24,7 @@ export function parseWorkerQueues(value: string): QueueName[] {
 export class QueueWorkers implements OnApplicationBootstrap, OnApplicationShutdown {
   private readonly workers: Worker[] = [];
   private readonly connections: Redis[] = [];
+  private readonly timers: NodeJS.Timeout[] = [];
 
   constructor(
     @Inject(RUNTIME) private readonly runtime: Runtime,
@@ -37,15 +38,17 @@ export class QueueWorkers implements OnApplicationBootstrap, OnApplicationShutdo
     const handlers = collectHandlers([this.tasks, this.maintenance], queues);
     for (const queue of queues) this.workers.push(this.startWorker(queue, handlers));
     if (queues.includes(QUEUES.maintenance)) {
-      await this.runtime.producer
-        .queue(QUEUES.maintenance)
-        .upsertJobScheduler('reconcile', { every: config.RECONCILE_INTERVAL_MS }, { name: 'maintenance.reconcile', data: {} });
+      await this.scheduleMaintenance();
+      // The schedule itself lives in Redis: after a flush or a failover to an empty replica it would be gone, and
+      // with it the reconciler that repairs such losses. Re-asserting it is idempotent and cheap.
+      this.timers.push(setInterval(() => void this.scheduleMaintenance().catch(() => undefined), config.RECONCILE_INTERVAL_MS));
     }
     if (queues.includes(QUEUES.tasks)) await this.listenForCancels();
     log.info({ queues }, 'worker started');
   }
 
   async onApplicationShutdown(): Promise<void> {
+    for (const t of this.timers) clearInterval(t);
     // close() waits for active jobs; bounded by the caller's shutdown grace.
     await Promise.all(this.workers.map((w) => w.close()));
     for (const c of this.connections) c.disconnect();
@@ -73,6 +76,12 @@ export class QueueWorkers implements OnApplicationBootstrap, OnApplicationShutdo
     );
     worker.on('error', (err) => log.error({ queue, err }, 'queue worker error'));
     return worker;
+  }
+
+  private async scheduleMaintenance(): Promise<void> {
+    await this.runtime.producer
+      .queue(QUEUES.maintenance)
+      .upsertJobScheduler('reconcile', { every: this.runtime.config.RECONCILE_INTERVAL_MS }, { name: 'maintenance.reconcile', data: {} });
   }
 
   private async listenForCancels(): Promise<void> {

@@ -7,3 +7,4 @@ export * from './idempotency';
 export * from './pagination';
 export * from './network';
 export * from './access';
+export * from './timeout';

@@ -1,9 +1,12 @@
-import { decodeCursor, notFound, parseLimit, toPage, type Page } from '@baton/core';
+import { decodeCursor, notFound, parseLimit, toPage, withTimeout, type Page } from '@baton/core';
 import type { Logger } from '@baton/observability';
 import type { TaskQueue } from './task.queue';
 import { planTask, type HandlerRegistry, type TaskDefaults } from './task.rules';
 import type { TaskLogLine, TaskStore } from './task.store';
 import { toTaskView, type CreateTaskInput, type TaskView } from './task.types';
+
+/** Past this, the request answers anyway: the task is stored, and the reconciler enqueues it. */
+const ENQUEUE_TIMEOUT_MS = 2_000;
 
 export interface CancelSignal {
   publish(taskId: string): Promise<void>;
@@ -33,7 +36,7 @@ export class TaskService {
     const { task, created } = await this.store.create(planned);
     if (created || task.status === 'queued') {
       try {
-        await this.queue.enqueue([task]);
+        await withTimeout(this.queue.enqueue([task]), ENQUEUE_TIMEOUT_MS, 'enqueue');
       } catch (error) {
         this.log.warn({ taskId: task.id, tenantId, err: error }, 'task stored but not enqueued; the reconciler will enqueue it');
       }
@@ -60,7 +63,7 @@ export class TaskService {
     const task = await this.store.cancel(id, tenantId);
     if (!task) throw notFound('task');
     if (task.status === 'cancelled') {
-      await Promise.all([this.queue.remove(id), this.cancels.publish(id)]).catch((error: unknown) =>
+      await withTimeout(Promise.all([this.queue.remove(id), this.cancels.publish(id)]), ENQUEUE_TIMEOUT_MS, 'cancel').catch((error: unknown) =>
         this.log.warn({ taskId: id, err: error }, 'cancel signal not delivered; the worker drops the job when it starts'),
       );
     }

@@ -15,8 +15,14 @@ export const Needs = (access: Access) => SetMetadata(ACCESS_KEY, access);
 /** No API key needed (health, metrics, OpenAPI). */
 export const Public = () => SetMetadata(PUBLIC_KEY, true);
 
+export interface IdempotentOptions {
+  kind: IdKind;
+  /** Response fields never stored for replay (secrets): a replay answers without them. */
+  redact?: string[];
+}
+
 /** A create endpoint: honours Idempotency-Key, reserving an id of this kind for the object it creates. */
-export const Idempotent = (kind: IdKind) => SetMetadata(IDEMPOTENT_KEY, kind);
+export const Idempotent = (kind: IdKind, redact?: string[]) => SetMetadata(IDEMPOTENT_KEY, { kind, redact } satisfies IdempotentOptions);
 
 /** Refuse with 503 while this queue's backlog is past its bound. */
 export const Backpressure = (queue: QueueName) => SetMetadata(BACKPRESSURE_KEY, queue);

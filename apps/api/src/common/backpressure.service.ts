@@ -1,6 +1,6 @@
 import { Inject, Injectable } from '@nestjs/common';
 import type { QueueName } from '@baton/contracts';
-import { BatonError } from '@baton/core';
+import { BatonError, withTimeout } from '@baton/core';
 import { metrics } from '@baton/observability';
 import type { Runtime } from '@baton/runtime';
 import { RUNTIME } from './tokens';
@@ -51,7 +51,8 @@ export class Backpressure {
   private async read(queue: QueueName): Promise<Sample> {
     let sample: Sample;
     try {
-      const counts = await this.runtime.producer.queue(queue).getJobCounts('wait', 'prioritized');
+      // BullMQ waits for a ready connection without limit; a Redis that is away must not hold the request.
+      const counts = await withTimeout(this.runtime.producer.queue(queue).getJobCounts('wait', 'prioritized'), 1000, 'queue count');
       sample = { at: Date.now(), backlog: (counts.wait ?? 0) + (counts.prioritized ?? 0) };
     } catch (error) {
       sample = { at: Date.now(), backlog: 0, error };
@@ -63,7 +64,7 @@ export class Backpressure {
   /** Seconds for the excess to drain at the last minute's completion rate, between 1 and 300. */
   private async retryAfter(queue: QueueName, excess: number): Promise<number> {
     try {
-      const { data } = await this.runtime.producer.queue(queue).getMetrics('completed', 0, 1);
+      const { data } = await withTimeout(this.runtime.producer.queue(queue).getMetrics('completed', 0, 1), 1000, 'queue metrics');
       const perSecond = (data[0] ?? 0) / 60;
       return Math.min(300, Math.max(1, Math.ceil(excess / Math.max(perSecond, 1))));
     } catch {

@@ -9,11 +9,10 @@ import {
   IDEMPOTENCY_KEY_PATTERN,
   newId,
   requestFingerprint,
-  type IdKind,
 } from '@baton/core';
 import type { IdempotencyClaim } from '@baton/db';
 import type { Runtime } from '@baton/runtime';
-import { IDEMPOTENT_KEY } from './access.decorators';
+import { IDEMPOTENT_KEY, type IdempotentOptions } from './access.decorators';
 import type { BatonRequest } from './request';
 import { RUNTIME } from './tokens';
 
@@ -36,15 +35,16 @@ export class IdempotencyInterceptor implements NestInterceptor {
   ) {}
 
   intercept(ctx: ExecutionContext, next: CallHandler): Observable<unknown> {
-    const kind = this.reflector.get<IdKind | undefined>(IDEMPOTENT_KEY, ctx.getHandler());
-    if (!kind) return next.handle();
+    const options = this.reflector.get<IdempotentOptions | undefined>(IDEMPOTENT_KEY, ctx.getHandler());
+    if (!options) return next.handle();
     const req = ctx.switchToHttp().getRequest<BatonRequest>();
     const reply = ctx.switchToHttp().getResponse<FastifyReply>();
     const status = this.reflector.get<number | undefined>(HTTP_CODE_METADATA, ctx.getHandler()) ?? 201;
-    return from(this.handle(kind, req, reply, status, next));
+    return from(this.handle(options, req, reply, status, next));
   }
 
-  private async handle(kind: IdKind, req: BatonRequest, reply: FastifyReply, status: number, next: CallHandler): Promise<unknown> {
+  private async handle(options: IdempotentOptions, req: BatonRequest, reply: FastifyReply, status: number, next: CallHandler): Promise<unknown> {
+    const { kind } = options;
     const header = req.headers['idempotency-key'];
     if (header === undefined) {
       req.reservedId = newId(kind);
@@ -97,11 +97,18 @@ export class IdempotencyInterceptor implements NestInterceptor {
         const value = reply.getHeader(name);
         if (value !== undefined) headers[name] = String(value);
       }
-      await store.complete(tenantId, key, status, body, headers);
+      await store.complete(tenantId, key, status, redact(body, options.redact), headers);
       return body;
     } catch (error) {
       await store.release(tenantId, key).catch(() => undefined);
       throw error;
     }
   }
+}
+
+function redact(body: unknown, fields: string[] | undefined): unknown {
+  if (!fields || typeof body !== 'object' || body === null) return body;
+  const copy = { ...(body as Record<string, unknown>) };
+  for (const field of fields) delete copy[field];
+  return copy;
 }

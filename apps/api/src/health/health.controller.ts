@@ -1,13 +1,11 @@
 import { Controller, Get, Header, Inject, Res } from '@nestjs/common';
 import { ApiExcludeController } from '@nestjs/swagger';
 import type { FastifyReply } from 'fastify';
+import { withTimeout } from '@baton/core';
 import { registry } from '@baton/observability';
 import type { Runtime } from '@baton/runtime';
 import { Public } from '../common/access.decorators';
 import { RUNTIME } from '../common/tokens';
-
-const withTimeout = <T>(p: Promise<T>, ms: number): Promise<T> =>
-  Promise.race([p, new Promise<T>((_, reject) => setTimeout(() => reject(new Error(`no answer within ${ms} ms`)), ms).unref())]);
 
 @ApiExcludeController()
 @Controller()

@@ -37,7 +37,8 @@ export class TenantsController {
 
   @Post('tenants/:id/api-keys')
   @HttpCode(201)
-  @Idempotent('apiKey')
+  // The secret is never stored for replay: a replay answers with the key's id and role, without its secret.
+  @Idempotent('apiKey', ['secret'])
   @ApiOperation({ summary: 'Create an API key for a tenant; the secret is shown this once' })
   @ApiCreatedResponse({ type: ApiKeyCreatedDto })
   async createKey(@Param('id') tenantId: string, @Body() body: CreateApiKeyDto, @ReservedId() id: string): Promise<ApiKeyCreatedDto> {

@@ -154,7 +154,10 @@ function fromRepoRoot(relative: string): string {
 /** Loads the migrations folder the way the Prisma CLI does: every sub-folder's migration.sql, sorted by name. */
 async function readMigrations(migrationsDir: string): Promise<Wasm.MigrationList> {
   const baseDir = resolve(migrationsDir);
-  const lockfile = { path: LOCKFILE_NAME, content: await readFile(join(baseDir, LOCKFILE_NAME), 'utf8').catch(() => null) };
+  const lockfile = {
+    path: LOCKFILE_NAME,
+    content: await readFile(join(baseDir, LOCKFILE_NAME), 'utf8').catch(() => null),
+  };
   const entries = await readdir(baseDir, { withFileTypes: true }).catch(() => []);
   const migrationDirectories = await Promise.all(
     entries
@@ -321,7 +324,7 @@ async function withMigrationLock<T>(target: Target, log: (msg: string) => void, 
       await client.query('SELECT pg_advisory_lock($1, $2)', [...LOCK_KEY]);
     }
     try {
-      // Under the lock: CREATE SCHEMA IF NOT EXISTS can still fail with 23505 when two run at once.
+      // Under the lock, as CREATE SCHEMA IF NOT EXISTS fails with 23505 when two sessions run it at once.
       if (target.schema) await client.query(`CREATE SCHEMA IF NOT EXISTS ${quoteIdent(target.schema)}`);
       return await fn();
     } finally {
@@ -496,13 +499,13 @@ function once(fn: () => Promise<void>): () => Promise<void> {
 // ---------------------------------------------------------------------------------------------------------------
 // Wasm engine
 
-interface WasmGlue {
-  SchemaEngine: typeof Wasm.SchemaEngine;
-  __wbg_set_wasm(exports: unknown): void;
-}
+type WasmGlue = typeof Wasm;
 
 interface WebAssemblyApi {
-  instantiate(bytes: Uint8Array, imports: Record<string, unknown>): Promise<{ instance: { exports: Record<string, unknown> } }>;
+  instantiate(
+    bytes: Uint8Array,
+    imports: Record<string, unknown>,
+  ): Promise<{ instance: { exports: Record<string, unknown> } }>;
 }
 
 let glue: Promise<WasmGlue> | undefined;
@@ -525,9 +528,10 @@ async function instantiateEngine(): Promise<WasmGlue> {
       this.message = `RuntimeError: ${message}`;
     },
   };
-  // The package is ESM-only; Node >= 20.19 loads it through require(). Its wasm file is not in its exports map.
+  // The package is ESM-only: in this CommonJS build import() becomes require(), which Node >= 20.19 allows for ESM.
+  const module: WasmGlue = await import('@prisma/schema-engine-wasm/schema_engine_bg');
+  // Its wasm file is not in its exports map: find it next to the glue.
   const gluePath = require.resolve('@prisma/schema-engine-wasm/schema_engine_bg');
-  const module = require(gluePath) as WasmGlue;
   const bytes = await readFile(join(dirname(gluePath), 'schema_engine_bg.wasm'));
   const { WebAssembly } = globalThis as unknown as { WebAssembly: WebAssemblyApi };
   const { instance } = await WebAssembly.instantiate(bytes, { './schema_engine_bg.js': withUnrefTimers(module) });
@@ -541,7 +545,7 @@ async function instantiateEngine(): Promise<WasmGlue> {
  * clearTimeout), which kept every deploy's process alive for 10 s after it was done. Unref'd timers still fire
  * while the engine has work in flight: its database sockets keep the event loop alive then.
  */
-function withUnrefTimers(module: WasmGlue): Record<string, unknown> {
+function withUnrefTimers(module: object): Record<string, unknown> {
   const imports: Record<string, unknown> = { ...module };
   for (const name of Object.keys(imports).filter((key) => key.startsWith('__wbg_setTimeout_'))) {
     imports[name] = (callback: () => void, ms: number) => setTimeout(callback, ms >>> 0).unref();
@@ -557,7 +561,11 @@ async function withEngine<T>(
 ): Promise<T> {
   const { SchemaEngine } = await loadEngine();
   try {
-    const engine = await SchemaEngine.new({ datamodels }, () => undefined, bindMigrationAwareSqlAdapterFactory(factory));
+    const engine = await SchemaEngine.new(
+      { datamodels },
+      () => undefined,
+      bindMigrationAwareSqlAdapterFactory(factory),
+    );
     try {
       return await command(engine);
     } finally {
