@@ -7,7 +7,10 @@ import { createRequire } from 'node:module';
 
 const require = createRequire(import.meta.url);
 const run = (bin, args, env = {}) =>
-  execFileSync(process.execPath, [require.resolve(bin), ...args], { stdio: 'inherit', env: { ...process.env, ...env } });
+  execFileSync(process.execPath, [require.resolve(bin), ...args], {
+    stdio: 'inherit',
+    env: { ...process.env, ...env },
+  });
 
 const engine = process.env.PRISMA_SCHEMA_ENGINE_BINARY;
 run('prisma/build/index.js', ['generate'], {

@@ -40,7 +40,13 @@ for (const name of level === 'all' ? ['unit', 'e2e'] : [level]) {
   console.log(`\n# ${name}: ${suite.files.length} file(s)`);
   const result = spawnSync(
     process.execPath,
-    ['--enable-source-maps', '--test', `--test-concurrency=${suite.concurrency}`, '--test-timeout=300000', ...suite.files.sort()],
+    [
+      '--enable-source-maps',
+      '--test',
+      `--test-concurrency=${suite.concurrency}`,
+      '--test-timeout=300000',
+      ...suite.files.sort(),
+    ],
     { stdio: 'inherit', env: { ...process.env, NODE_ENV: 'test', LOG_LEVEL: process.env.LOG_LEVEL ?? 'silent' } },
   );
   if (result.status !== 0) failed = true;

@@ -18,7 +18,10 @@ function assertEnvelope(body: any, code: string, retryable: boolean): void {
 
 describe('auth and roles', () => {
   test('missing, malformed, unknown and revoked keys are 401', async () => {
-    for (const headers of [{}, { authorization: 'Basic abc' }, { authorization: 'Bearer nope' }] as Record<string, string>[]) {
+    for (const headers of [{}, { authorization: 'Basic abc' }, { authorization: 'Bearer nope' }] as Record<
+      string,
+      string
+    >[]) {
       const r = await h.request('GET', '/v1/tasks/tsk_00000000000000000000000000', { headers });
       assert.equal(r.status, 401);
       assertEnvelope(r.body, 'unauthenticated', false);
@@ -29,7 +32,10 @@ describe('auth and roles', () => {
     assert.equal(del.status, 204);
     const after = await h.request('POST', '/v1/tasks', { key: t.key, body: { handler: 'noop' } });
     assert.equal(after.status, 401, 'a revoked key stops working at once');
-    assert.equal((await h.request('DELETE', '/v1/api-keys/key_00000000000000000000000000', { key: h.adminKey })).status, 404);
+    assert.equal(
+      (await h.request('DELETE', '/v1/api-keys/key_00000000000000000000000000', { key: h.adminKey })).status,
+      404,
+    );
   });
 
   test('a viewer reads but cannot write; a member cannot reach operator endpoints', async () => {
@@ -40,7 +46,10 @@ describe('auth and roles', () => {
     assertEnvelope(created.body, 'forbidden', false);
     const op = await h.request('POST', '/v1/tenants', { key: member.key, body: { name: 'x' } });
     assert.equal(op.status, 403);
-    const keys = await h.request('POST', `/v1/tenants/${member.tenantId}/api-keys`, { key: member.key, body: { role: 'admin' } });
+    const keys = await h.request('POST', `/v1/tenants/${member.tenantId}/api-keys`, {
+      key: member.key,
+      body: { role: 'admin' },
+    });
     assert.equal(keys.status, 403, 'a member cannot mint an admin key');
   });
 
@@ -72,7 +81,11 @@ describe('tenant isolation', () => {
       assertEnvelope(r.body, 'not_found', false);
     }
     assert.equal((await h.request('GET', `/v1/tasks/${id}`, { key: a.key })).status, 200);
-    assert.equal((await h.request('GET', `/v1/tasks/${id}`, { key: h.adminKey })).status, 200, 'admins see every tenant');
+    assert.equal(
+      (await h.request('GET', `/v1/tasks/${id}`, { key: h.adminKey })).status,
+      200,
+      'admins see every tenant',
+    );
     assert.equal((await h.request('GET', '/v1/tasks/not-an-id', { key: a.key })).status, 404);
   });
 });
@@ -95,7 +108,10 @@ describe('the error envelope', () => {
     const notObject = await h.request('POST', '/v1/tasks', { key, raw: '[1,2]' });
     assert.equal(notObject.status, 400);
     assertEnvelope(notObject.body, 'validation_failed', false);
-    const r = await h.request('POST', '/v1/tasks', { key, body: { handler: 'noop', priority: 11, maxAttempts: 0, bogus: 1, runAt: 'tomorrow' } });
+    const r = await h.request('POST', '/v1/tasks', {
+      key,
+      body: { handler: 'noop', priority: 11, maxAttempts: 0, bogus: 1, runAt: 'tomorrow' },
+    });
     assert.equal(r.status, 400);
     assertEnvelope(r.body, 'validation_failed', false);
     const fields = r.body.error.details.map((d: { field: string }) => d.field).sort();
@@ -103,13 +119,19 @@ describe('the error envelope', () => {
     const unknownHandler = await h.request('POST', '/v1/tasks', { key, body: { handler: 'rm -rf' } });
     assert.equal(unknownHandler.status, 400);
     assert.equal(unknownHandler.body.error.details[0].field, 'handler');
-    const badPayload = await h.request('POST', '/v1/tasks', { key, body: { handler: 'http', payload: { url: 'file:///etc/passwd' } } });
+    const badPayload = await h.request('POST', '/v1/tasks', {
+      key,
+      body: { handler: 'http', payload: { url: 'file:///etc/passwd' } },
+    });
     assert.equal(badPayload.status, 400);
     assert.equal(badPayload.body.error.details[0].field, 'payload.url');
   });
 
   test('bodies over the limit are 413; wrong content types are 415; unknown routes 404', async () => {
-    const big = await h.request('POST', '/v1/tasks', { key, body: { handler: 'noop', payload: 'x'.repeat(100 * 1024) } });
+    const big = await h.request('POST', '/v1/tasks', {
+      key,
+      body: { handler: 'noop', payload: 'x'.repeat(100 * 1024) },
+    });
     assert.equal(big.status, 413);
     assertEnvelope(big.body, 'payload_too_large', false);
     const text = await h.request('POST', '/v1/tasks', { key, raw: 'hello', headers: { 'content-type': 'text/plain' } });
@@ -149,7 +171,9 @@ describe('service endpoints', () => {
   test('openapi.json describes what exists, as API.md names it', async () => {
     const doc = (await h.request('GET', '/openapi.json')).body;
     assert.equal(doc.openapi, '3.1.0');
-    const ops = Object.entries(doc.paths).flatMap(([path, methods]: [string, any]) => Object.keys(methods).map((m) => `${m.toUpperCase()} ${path}`));
+    const ops = Object.entries(doc.paths).flatMap(([path, methods]: [string, any]) =>
+      Object.keys(methods).map((m) => `${m.toUpperCase()} ${path}`),
+    );
     for (const op of [
       'POST /v1/tasks',
       'GET /v1/tasks/{id}',
@@ -163,7 +187,17 @@ describe('service endpoints', () => {
     }
     assert.equal(doc.paths['/v1/tasks'].post.responses['202'] !== undefined, true);
     const createTask = doc.components.schemas.CreateTaskDto.properties;
-    for (const field of ['handler', 'payload', 'priority', 'runAt', 'delayMs', 'maxAttempts', 'timeoutMs', 'deadlineAt', 'dedupeKey']) {
+    for (const field of [
+      'handler',
+      'payload',
+      'priority',
+      'runAt',
+      'delayMs',
+      'maxAttempts',
+      'timeoutMs',
+      'deadlineAt',
+      'dedupeKey',
+    ]) {
       assert.ok(createTask[field], field);
     }
     assert.ok(doc.components.schemas.Error);

@@ -14,7 +14,8 @@ after(() => h.close());
 
 const post = (body: unknown, idemKey?: string, key = tenant.key) =>
   h.request('POST', '/v1/tasks', { key, body, headers: idemKey ? { 'idempotency-key': idemKey } : {} });
-const countTasks = (where: object = {}) => h.runtime.prisma.task.count({ where: { tenantId: tenant.tenantId, ...where } });
+const countTasks = (where: object = {}) =>
+  h.runtime.prisma.task.count({ where: { tenantId: tenant.tenantId, ...where } });
 
 describe('Idempotency-Key', () => {
   test('same key and body: the first response again, replayed', async () => {
@@ -62,7 +63,10 @@ describe('Idempotency-Key', () => {
     const r = await post({ handler: 'noop' }, k);
     assert.equal(r.status, 422, 'a different body is still 422');
     const fp = (await import('@baton/core')).requestFingerprint('POST /v1/tasks', { handler: 'noop' });
-    await h.runtime.prisma.idempotencyRecord.update({ where: { tenantId_key: { tenantId: tenant.tenantId, key: k } }, data: { fingerprint: fp } });
+    await h.runtime.prisma.idempotencyRecord.update({
+      where: { tenantId_key: { tenantId: tenant.tenantId, key: k } },
+      data: { fingerprint: fp },
+    });
     const inFlight = await post({ handler: 'noop' }, k);
     assert.equal(inFlight.status, 409);
     assert.equal(inFlight.body.error.code, 'idempotency_request_in_progress');
@@ -72,9 +76,14 @@ describe('Idempotency-Key', () => {
   test('50 concurrent duplicates create exactly one task', async () => {
     const k = `k-${rand()}`;
     const before = await countTasks();
-    const replies = await Promise.all(Array.from({ length: 50 }, () => post({ handler: 'noop', payload: { same: true } }, k)));
+    const replies = await Promise.all(
+      Array.from({ length: 50 }, () => post({ handler: 'noop', payload: { same: true } }, k)),
+    );
     const statuses = replies.map((r) => r.status);
-    assert.ok(statuses.every((s) => s === 202 || s === 409), statuses.join(','));
+    assert.ok(
+      statuses.every((s) => s === 202 || s === 409),
+      statuses.join(','),
+    );
     const ids = new Set(replies.filter((r) => r.status === 202).map((r) => r.body.id));
     assert.equal(ids.size, 1, 'every success names the same task');
     assert.equal((await countTasks()) - before, 1);
@@ -122,15 +131,31 @@ describe('Idempotency-Key', () => {
 
   test('works for every create endpoint: tenants and api keys too', async () => {
     const k = `k-${rand()}`;
-    const a = await h.request('POST', '/v1/tenants', { key: h.adminKey, body: { name: 'same' }, headers: { 'idempotency-key': k } });
-    const b = await h.request('POST', '/v1/tenants', { key: h.adminKey, body: { name: 'same' }, headers: { 'idempotency-key': k } });
+    const a = await h.request('POST', '/v1/tenants', {
+      key: h.adminKey,
+      body: { name: 'same' },
+      headers: { 'idempotency-key': k },
+    });
+    const b = await h.request('POST', '/v1/tenants', {
+      key: h.adminKey,
+      body: { name: 'same' },
+      headers: { 'idempotency-key': k },
+    });
     assert.equal(a.status, 201);
     assert.equal(b.status, 201);
     assert.equal(b.body.id, a.body.id);
     assert.equal(b.headers.get('idempotent-replayed'), 'true');
     const k2 = `k-${rand()}`;
-    const key1 = await h.request('POST', `/v1/tenants/${a.body.id}/api-keys`, { key: h.adminKey, body: { role: 'viewer' }, headers: { 'idempotency-key': k2 } });
-    const key2 = await h.request('POST', `/v1/tenants/${a.body.id}/api-keys`, { key: h.adminKey, body: { role: 'viewer' }, headers: { 'idempotency-key': k2 } });
+    const key1 = await h.request('POST', `/v1/tenants/${a.body.id}/api-keys`, {
+      key: h.adminKey,
+      body: { role: 'viewer' },
+      headers: { 'idempotency-key': k2 },
+    });
+    const key2 = await h.request('POST', `/v1/tenants/${a.body.id}/api-keys`, {
+      key: h.adminKey,
+      body: { role: 'viewer' },
+      headers: { 'idempotency-key': k2 },
+    });
     assert.equal(key1.status, 201);
     assert.match(key1.body.secret, /^bk_/);
     assert.equal(key2.body.id, key1.body.id);

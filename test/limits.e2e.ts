@@ -14,7 +14,9 @@ describe('per-key rate limits', () => {
     harnesses.push(h);
     const a = await h.tenant('member');
     const b = await h.tenant('member');
-    const replies = await Promise.all(Array.from({ length: 12 }, () => h.request('GET', '/v1/tasks/tsk_00000000000000000000000000', { key: a.key })));
+    const replies = await Promise.all(
+      Array.from({ length: 12 }, () => h.request('GET', '/v1/tasks/tsk_00000000000000000000000000', { key: a.key })),
+    );
     const limited = replies.filter((r) => r.status === 429);
     assert.ok(limited.length >= 5, `expected several 429s, got ${replies.map((r) => r.status).join(',')}`);
     const ok = replies.find((r) => r.status === 404)!;
@@ -28,7 +30,11 @@ describe('per-key rate limits', () => {
     const other = await h.request('GET', '/v1/tasks/tsk_00000000000000000000000000', { key: b.key });
     assert.equal(other.status, 404, 'another key has its own budget');
     await new Promise((res) => setTimeout(res, 1100));
-    assert.equal((await h.request('GET', '/v1/tasks/tsk_00000000000000000000000000', { key: a.key })).status, 404, 'the budget refills');
+    assert.equal(
+      (await h.request('GET', '/v1/tasks/tsk_00000000000000000000000000', { key: a.key })).status,
+      404,
+      'the budget refills',
+    );
   });
 });
 
@@ -51,10 +57,22 @@ describe('system backpressure', () => {
     assert.equal(overloaded.body.error.retryable, true);
     assert.ok(Number(overloaded.headers.get('retry-after')) >= 1);
     assert.ok(accepted.length >= 6 && accepted.length <= 8, `accepted ${accepted.length}`);
-    assert.equal(await h.runtime.prisma.task.count({ where: { tenantId: t.tenantId } }), accepted.length, 'refused requests left no rows');
+    assert.equal(
+      await h.runtime.prisma.task.count({ where: { tenantId: t.tenantId } }),
+      accepted.length,
+      'refused requests left no rows',
+    );
     await h.startWorker();
-    await waitFor(async () => (await h.runtime.prisma.task.count({ where: { tenantId: t.tenantId, status: 'succeeded' } })) === accepted.length);
-    await waitFor(async () => (await h.request('POST', '/v1/tasks', { key: t.key, body: { handler: 'noop' } })).status === 202, 5000, 'accepting again');
+    await waitFor(
+      async () =>
+        (await h.runtime.prisma.task.count({ where: { tenantId: t.tenantId, status: 'succeeded' } })) ===
+        accepted.length,
+    );
+    await waitFor(
+      async () => (await h.request('POST', '/v1/tasks', { key: t.key, body: { handler: 'noop' } })).status === 202,
+      5000,
+      'accepting again',
+    );
   });
 
   test('Redis down: readyz 503 and creates 503 overloaded; back when Redis is', async () => {
@@ -74,7 +92,11 @@ describe('system backpressure', () => {
       assert.equal(r.body.error.code, 'overloaded');
       await redis.start();
       await waitFor(async () => (await h.request('GET', '/readyz')).status === 200, 10_000, 'ready again');
-      await waitFor(async () => (await h.request('POST', '/v1/tasks', { key: t.key, body: { handler: 'noop' } })).status === 202, 10_000, 'accepting again');
+      await waitFor(
+        async () => (await h.request('POST', '/v1/tasks', { key: t.key, body: { handler: 'noop' } })).status === 202,
+        10_000,
+        'accepting again',
+      );
     } finally {
       await redis.stop();
     }

@@ -12,7 +12,12 @@ let t: { tenantId: string; key: string };
 
 before(async () => {
   redis = await startPrivateRedis();
-  h = await startBaton({ REDIS_URL: redis.url, TASK_CONCURRENCY: '8', RECONCILE_INTERVAL_MS: '500', RECONCILE_GRACE_MS: '200' });
+  h = await startBaton({
+    REDIS_URL: redis.url,
+    TASK_CONCURRENCY: '8',
+    RECONCILE_INTERVAL_MS: '500',
+    RECONCILE_GRACE_MS: '200',
+  });
   t = await h.tenant('member');
 });
 after(async () => {
@@ -30,13 +35,20 @@ describe('the reconciler: Postgres is the truth, Redis is repaired from it', () 
     const id = newId('task');
     // What a crashed API process leaves behind: the row, no job.
     await h.runtime.prisma.task.create({ data: { id, tenantId: t.tenantId, handler: 'noop', maxAttempts: 3 } });
-    await waitFor(async () => (await h.runtime.prisma.task.findUnique({ where: { id } }))?.status === 'succeeded', 20_000, 'orphan task to run');
+    await waitFor(
+      async () => (await h.runtime.prisma.task.findUnique({ where: { id } }))?.status === 'succeeded',
+      20_000,
+      'orphan task to run',
+    );
   });
 
   test('FLUSHALL mid-flight: every accepted task finishes exactly once', async () => {
     const ids: string[] = [];
     const submits = Array.from({ length: 300 }, (_, i) =>
-      h.request('POST', '/v1/tasks', { key: t.key, body: { handler: 'sleep', payload: { ms: 150, steps: 1 }, priority: 1 + (i % 10) } }),
+      h.request('POST', '/v1/tasks', {
+        key: t.key,
+        body: { handler: 'sleep', payload: { ms: 150, steps: 1 }, priority: 1 + (i % 10) },
+      }),
     );
     for (const r of await Promise.all(submits)) {
       assert.equal(r.status, 202);
@@ -47,12 +59,26 @@ describe('the reconciler: Postgres is the truth, Redis is repaired from it', () 
     await flusher.flushall();
     flusher.disconnect();
     const midway = await statusCounts(ids);
-    assert.ok((midway.queued ?? 0) + (midway.running ?? 0) > 100, `work was still pending at the flush: ${JSON.stringify(midway)}`);
+    assert.ok(
+      (midway.queued ?? 0) + (midway.running ?? 0) > 100,
+      `work was still pending at the flush: ${JSON.stringify(midway)}`,
+    );
 
-    await waitFor(async () => ((await statusCounts(ids)).succeeded ?? 0) === ids.length, 90_000, 'every task to succeed after the flush');
-    const events = await h.runtime.prisma.notificationEvent.groupBy({ by: ['subjectId'], where: { subjectId: { in: ids } }, _count: true });
+    await waitFor(
+      async () => ((await statusCounts(ids)).succeeded ?? 0) === ids.length,
+      90_000,
+      'every task to succeed after the flush',
+    );
+    const events = await h.runtime.prisma.notificationEvent.groupBy({
+      by: ['subjectId'],
+      where: { subjectId: { in: ids } },
+      _count: true,
+    });
     assert.equal(events.length, ids.length, 'one completion event per task');
-    assert.ok(events.every((e) => e._count === 1), 'no task completed twice');
+    assert.ok(
+      events.every((e) => e._count === 1),
+      'no task completed twice',
+    );
     const dead = await h.runtime.prisma.deadLetter.count({ where: { subjectId: { in: ids } } });
     assert.equal(dead, 0);
   });

@@ -26,10 +26,14 @@ after(async () => {
 const submit = (body: unknown, k = key) => h.request('POST', '/v1/tasks', { key: k, body });
 const get = (id: string) => h.request('GET', `/v1/tasks/${id}`, { key });
 const until = (id: string, statuses: string[], timeoutMs = 20_000) =>
-  waitFor(async () => {
-    const r = await get(id);
-    return statuses.includes(r.body.status) ? r.body : undefined;
-  }, timeoutMs, `task ${id} to reach ${statuses.join('|')}`);
+  waitFor(
+    async () => {
+      const r = await get(id);
+      return statuses.includes(r.body.status) ? r.body : undefined;
+    },
+    timeoutMs,
+    `task ${id} to reach ${statuses.join('|')}`,
+  );
 
 const events = (subjectId: string) => h.runtime.prisma.notificationEvent.findMany({ where: { subjectId } });
 const deadLetters = (subjectId: string) => h.runtime.prisma.deadLetter.findMany({ where: { subjectId } });
@@ -60,7 +64,10 @@ describe('tasks end to end', () => {
       seen.add(t.progress);
       return t.status === 'succeeded';
     });
-    assert.ok([...seen].some((p) => p > 0 && p < 100), `intermediate progress seen: ${[...seen].join(',')}`);
+    assert.ok(
+      [...seen].some((p) => p > 0 && p < 100),
+      `intermediate progress seen: ${[...seen].join(',')}`,
+    );
   });
 
   test('http: transient failures are retried with backoff until success', async () => {
@@ -81,7 +88,10 @@ describe('tasks end to end', () => {
     const done = await until(r.body.id, ['succeeded', 'failed']);
     assert.equal(done.status, 'failed');
     assert.equal(done.attempts, 1);
-    assert.deepEqual({ code: done.lastError.code, retryable: done.lastError.retryable }, { code: 'http_404', retryable: false });
+    assert.deepEqual(
+      { code: done.lastError.code, retryable: done.lastError.retryable },
+      { code: 'http_404', retryable: false },
+    );
     assert.equal(receiver.hitsOn('/gone').length, 1);
     const dlq = await deadLetters(r.body.id);
     assert.equal(dlq.length, 1);
@@ -99,7 +109,12 @@ describe('tasks end to end', () => {
   });
 
   test('timeoutMs aborts an attempt and counts as a retryable failure', async () => {
-    const r = await submit({ handler: 'http', payload: { url: `${receiver.url}/slow`, timeoutMs: 5000 }, timeoutMs: 200, maxAttempts: 2 });
+    const r = await submit({
+      handler: 'http',
+      payload: { url: `${receiver.url}/slow`, timeoutMs: 5000 },
+      timeoutMs: 200,
+      maxAttempts: 2,
+    });
     const done = await until(r.body.id, ['succeeded', 'failed']);
     assert.equal(done.status, 'failed');
     assert.equal(done.attempts, 2);

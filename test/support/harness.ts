@@ -25,7 +25,11 @@ export interface Harness {
   runtime: Runtime;
   prefix: string;
   databaseUrl: string;
-  request<T = any>(method: string, path: string, opts?: { key?: string; body?: unknown; raw?: string; headers?: Record<string, string> }): Promise<Reply<T>>;
+  request<T = any>(
+    method: string,
+    path: string,
+    opts?: { key?: string; body?: unknown; raw?: string; headers?: Record<string, string> },
+  ): Promise<Reply<T>>;
   /** A new tenant and an API key of that role in it. */
   tenant(role?: 'member' | 'viewer' | 'admin'): Promise<{ tenantId: string; key: string; keyId: string }>;
   startWorker(): Promise<INestApplicationContext>;
@@ -36,9 +40,9 @@ export interface Harness {
 export const rand = (n = 6): string => randomBytes(n).toString('hex');
 
 /** A fresh database on the test server, dropped by the returned function. */
-export async function freshDatabase(): Promise<{ url: string; drop: () => Promise<void> }> {
+export function freshDatabase(): Promise<{ url: string; drop: () => Promise<void> }> {
   const name = `baton_t_${rand()}`;
-  return {
+  return Promise.resolve({
     url: `${TEST_PG_SERVER}/${name}`,
     drop: async () => {
       const admin = new Client({ connectionString: `${TEST_PG_SERVER}/postgres` });
@@ -46,7 +50,7 @@ export async function freshDatabase(): Promise<{ url: string; drop: () => Promis
       await admin.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`).catch(() => undefined);
       await admin.end();
     },
-  };
+  });
 }
 
 /** Deletes every Redis key under a queue prefix. */
@@ -146,7 +150,11 @@ export async function startBaton(env: Record<string, string> = {}, opts: { worke
 }
 
 /** Polls `fn` until it returns a truthy value, or fails after `timeoutMs`. */
-export async function waitFor<T>(fn: () => Promise<T | undefined | null | false>, timeoutMs = 20_000, what = 'condition'): Promise<T> {
+export async function waitFor<T>(
+  fn: () => Promise<T | undefined | null | false>,
+  timeoutMs = 20_000,
+  what = 'condition',
+): Promise<T> {
   const until = Date.now() + timeoutMs;
   for (;;) {
     const value = await fn();

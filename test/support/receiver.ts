@@ -13,16 +13,29 @@ export interface Hit {
  * A real HTTP receiver for tests: records every request; `script(path)` returns the status (and optional delay) to
  * answer with, so a test can make an endpoint fail N times, hang, or succeed.
  */
-export async function startReceiver(script: (path: string, hitsOnPath: number) => { status: number; delayMs?: number; body?: unknown } = () => ({ status: 200 })) {
+export async function startReceiver(
+  script: (path: string, hitsOnPath: number) => { status: number; delayMs?: number; body?: unknown } = () => ({
+    status: 200,
+  }),
+) {
   const hits: Hit[] = [];
   const server: Server = createServer((req, res) => {
     const chunks: Buffer[] = [];
     req.on('data', (c: Buffer) => chunks.push(c));
     req.on('end', () => {
       const path = req.url ?? '/';
-      hits.push({ path, method: req.method ?? 'GET', headers: req.headers, body: Buffer.concat(chunks).toString('utf8'), at: Date.now() });
+      hits.push({
+        path,
+        method: req.method ?? 'GET',
+        headers: req.headers,
+        body: Buffer.concat(chunks).toString('utf8'),
+        at: Date.now(),
+      });
       const answer = script(path, hits.filter((h) => h.path === path).length);
-      const send = () => res.writeHead(answer.status, { 'content-type': 'application/json' }).end(JSON.stringify(answer.body ?? { ok: answer.status < 400 }));
+      const send = () =>
+        res
+          .writeHead(answer.status, { 'content-type': 'application/json' })
+          .end(JSON.stringify(answer.body ?? { ok: answer.status < 400 }));
       if (answer.delayMs) setTimeout(send, answer.delayMs);
       else send();
     });
@@ -33,6 +46,10 @@ export async function startReceiver(script: (path: string, hitsOnPath: number) =
     url,
     hits,
     hitsOn: (path: string) => hits.filter((h) => h.path === path),
-    close: () => new Promise<void>((r) => { server.closeAllConnections(); server.close(() => r()); }),
+    close: () =>
+      new Promise<void>((r) => {
+        server.closeAllConnections();
+        server.close(() => r());
+      }),
   };
 }

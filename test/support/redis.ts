@@ -23,7 +23,11 @@ export async function startPrivateRedis(): Promise<{ url: string; start(): Promi
   let child: ChildProcess | undefined;
   const url = `redis://127.0.0.1:${port}`;
   const start = async () => {
-    child = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', dir], { stdio: 'ignore' });
+    child = spawn(
+      'redis-server',
+      ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', dir],
+      { stdio: 'ignore' },
+    );
     for (let i = 0; i < 100; i++) {
       const probe = new IORedis(url, { lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null });
       probe.on('error', () => undefined);
@@ -49,7 +53,6 @@ export async function startPrivateRedis(): Promise<{ url: string; start(): Promi
       child.kill('SIGKILL');
       await exited;
       child = undefined;
-
     },
   };
 }

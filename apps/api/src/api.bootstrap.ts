@@ -21,7 +21,9 @@ export async function createApi(runtime: Runtime): Promise<NestFastifyApplicatio
     logger: false,
     genReqId: (req: { headers: Record<string, string | string[] | undefined> }) => {
       const incoming = req.headers['x-request-id'];
-      return typeof incoming === 'string' && REQUEST_ID.test(incoming) ? incoming : `req_${randomBytes(12).toString('base64url')}`;
+      return typeof incoming === 'string' && REQUEST_ID.test(incoming)
+        ? incoming
+        : `req_${randomBytes(12).toString('base64url')}`;
     },
   });
   const app = await NestFactory.create<NestFastifyApplication>(ApiModule.forRuntime(runtime), adapter, {
@@ -40,7 +42,14 @@ export async function createApi(runtime: Runtime): Promise<NestFastifyApplicatio
     const seconds = reply.elapsedTime / 1000;
     metrics.httpDuration.observe({ method: req.method, route, status: String(reply.statusCode) }, seconds);
     log.info(
-      { requestId: req.id, tenantId: req.principal?.tenantId, method: req.method, route, status: reply.statusCode, ms: Math.round(reply.elapsedTime) },
+      {
+        requestId: req.id,
+        tenantId: req.principal?.tenantId,
+        method: req.method,
+        route,
+        status: reply.statusCode,
+        ms: Math.round(reply.elapsedTime),
+      },
       'request',
     );
   });

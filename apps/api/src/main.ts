@@ -18,7 +18,10 @@ void runProcess(all ? 'baton' : 'api', { migrate: true }, async (runtime) => {
     stops.push(() => gpu.close());
   }
   await api.listen(config.PORT, config.HOST);
-  log.info({ port: config.PORT, roles: all ? ['api', 'worker', 'gpu-worker'] : ['api'] }, `Baton listening on http://${config.HOST}:${config.PORT}`);
+  log.info(
+    { port: config.PORT, roles: all ? ['api', 'worker', 'gpu-worker'] : ['api'] },
+    `Baton listening on http://${config.HOST}:${config.PORT}`,
+  );
   return async () => {
     await api.close();
     for (const stop of stops) await stop();

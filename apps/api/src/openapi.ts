@@ -13,7 +13,10 @@ const ERROR_SCHEMA = {
         message: { type: 'string' },
         retryable: { type: 'boolean' },
         requestId: { type: 'string' },
-        details: { type: 'array', items: { type: 'object', properties: { field: { type: 'string' }, message: { type: 'string' } } } },
+        details: {
+          type: 'array',
+          items: { type: 'object', properties: { field: { type: 'string' }, message: { type: 'string' } } },
+        },
       },
     },
   },

@@ -16,7 +16,7 @@ const HEARTBEAT_MS = 10_000;
  */
 export async function startGpuWorker(runtime: Runtime): Promise<GpuWorkerHandle> {
   const { log, prisma } = runtime;
-  const device = await pickDevice(process.env.INFERENCE_DEVICE === 'cuda', log);
+  const device = await pickDevice(runtime.config.INFERENCE_DEVICE === 'cuda', log);
   const id = newId('worker');
   await prisma.worker.create({ data: { id, role: 'gpu-worker', host: hostname(), pid: process.pid, queues: [] } });
   const beat = setInterval(() => {
@@ -37,6 +37,7 @@ async function pickDevice(wantCuda: boolean, log: Runtime['log']): Promise<'cuda
   const ort = await import('onnxruntime-node');
   const backends = ort.listSupportedBackends?.() ?? [];
   const hasCuda = backends.some((b: { name: string }) => b.name === 'cuda');
-  if (wantCuda && !hasCuda) log.warn({ backends }, 'INFERENCE_DEVICE=cuda but the CUDA execution provider is not available; using CPU');
+  if (wantCuda && !hasCuda)
+    log.warn({ backends }, 'INFERENCE_DEVICE=cuda but the CUDA execution provider is not available; using CPU');
   return wantCuda && hasCuda ? 'cuda' : 'cpu';
 }

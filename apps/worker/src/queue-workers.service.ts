@@ -13,9 +13,15 @@ import { RUNTIME } from './tokens';
 /** Which queues this process consumes: WORKER_QUEUES is `all` or a comma list of queue names. */
 export function parseWorkerQueues(value: string): QueueName[] {
   if (value.trim() === 'all') return [...ALL_QUEUES];
-  const names = value.split(',').map((s) => s.trim()).filter(Boolean);
+  const names = value
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean);
   const unknown = names.filter((n) => !ALL_QUEUES.includes(n as QueueName));
-  if (unknown.length > 0) throw new Error(`invalid setting WORKER_QUEUES: unknown queue(s) ${unknown.join(', ')}; known: ${ALL_QUEUES.join(', ')}`);
+  if (unknown.length > 0)
+    throw new Error(
+      `invalid setting WORKER_QUEUES: unknown queue(s) ${unknown.join(', ')}; known: ${ALL_QUEUES.join(', ')}`,
+    );
   return names as QueueName[];
 }
 
@@ -41,7 +47,9 @@ export class QueueWorkers implements OnApplicationBootstrap, OnApplicationShutdo
       await this.scheduleMaintenance();
       // The schedule itself lives in Redis: after a flush or a failover to an empty replica it would be gone, and
       // with it the reconciler that repairs such losses. Re-asserting it is idempotent and cheap.
-      this.timers.push(setInterval(() => void this.scheduleMaintenance().catch(() => undefined), config.RECONCILE_INTERVAL_MS));
+      this.timers.push(
+        setInterval(() => void this.scheduleMaintenance().catch(() => undefined), config.RECONCILE_INTERVAL_MS),
+      );
     }
     if (queues.includes(QUEUES.tasks)) await this.listenForCancels();
     log.info({ queues }, 'worker started');
@@ -63,14 +71,20 @@ export class QueueWorkers implements OnApplicationBootstrap, OnApplicationShutdo
         const handler = handlers.get(job.name as never);
         if (!handler) throw new PermanentJobError(`no handler for job ${job.name}`);
         const data = (job.data ?? {}) as { requestId?: string; tenantId?: string };
-        return runWithContext({ requestId: data.requestId, tenantId: data.tenantId, jobId: job.id }, () => handler(job));
+        return runWithContext({ requestId: data.requestId, tenantId: data.tenantId, jobId: job.id }, () =>
+          handler(job),
+        );
       },
       {
         connection,
         prefix: config.QUEUE_PREFIX,
         concurrency: queue === QUEUES.tasks ? config.TASK_CONCURRENCY : 1,
         settings: {
-          backoffStrategy: taskBackoffStrategy({ baseMs: config.TASK_BACKOFF_BASE_MS, maxMs: config.TASK_BACKOFF_MAX_MS, jitter: 'full' }),
+          backoffStrategy: taskBackoffStrategy({
+            baseMs: config.TASK_BACKOFF_BASE_MS,
+            maxMs: config.TASK_BACKOFF_MAX_MS,
+            jitter: 'full',
+          }),
         },
       },
     );
@@ -81,7 +95,11 @@ export class QueueWorkers implements OnApplicationBootstrap, OnApplicationShutdo
   private async scheduleMaintenance(): Promise<void> {
     await this.runtime.producer
       .queue(QUEUES.maintenance)
-      .upsertJobScheduler('reconcile', { every: this.runtime.config.RECONCILE_INTERVAL_MS }, { name: 'maintenance.reconcile', data: {} });
+      .upsertJobScheduler(
+        'reconcile',
+        { every: this.runtime.config.RECONCILE_INTERVAL_MS },
+        { name: 'maintenance.reconcile', data: {} },
+      );
   }
 
   private async listenForCancels(): Promise<void> {

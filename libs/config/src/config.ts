@@ -1,4 +1,4 @@
-import { bool, cleanEnv, makeValidator, num, port, str, url, EnvError, EnvMissingError } from 'envalid';
+import { bool, cleanEnv, makeValidator, port, str, url, EnvError, EnvMissingError } from 'envalid';
 
 const int = (min: number, max: number) =>
   makeValidator<number>((input) => {
@@ -30,7 +30,10 @@ const SPEC = {
   RATE_LIMIT_BURST: int(0, 1_000_000)({ default: 400, desc: 'extra requests a key may burst above its rate' }),
   IDEMPOTENCY_TTL_HOURS: int(24, 24 * 90)({ default: 24, desc: 'how long Idempotency-Key records are kept' }),
   // Backpressure
-  BACKLOG_LIMIT: int(1, 100_000_000)({ default: 200_000, desc: 'waiting jobs in a queue above which the API answers 503' }),
+  BACKLOG_LIMIT: int(
+    1,
+    100_000_000,
+  )({ default: 200_000, desc: 'waiting jobs in a queue above which the API answers 503' }),
   // Tasks
   TASK_CONCURRENCY: int(1, 1000)({ default: 32, desc: 'task jobs one worker process runs at once' }),
   TASK_DEFAULT_MAX_ATTEMPTS: int(1, 20)({ default: 3, desc: 'attempts when a task does not say' }),
@@ -39,8 +42,20 @@ const SPEC = {
   TASK_HTTP_MAX_TIMEOUT_MS: int(100, 600_000)({ default: 30_000, desc: 'longest timeout an http task may ask for' }),
   TASK_HTTP_ALLOW_PRIVATE_NETWORKS: bool({ default: false, desc: 'let http tasks call private/loopback addresses' }),
   // Maintenance
-  RECONCILE_INTERVAL_MS: int(100, 3_600_000)({ default: 15_000, desc: 'how often the reconciler compares Postgres and Redis' }),
-  RECONCILE_GRACE_MS: int(0, 3_600_000)({ default: 2_000, desc: 'age below which a pending row is left to its request' }),
+  RECONCILE_INTERVAL_MS: int(
+    100,
+    3_600_000,
+  )({ default: 15_000, desc: 'how often the reconciler compares Postgres and Redis' }),
+  RECONCILE_GRACE_MS: int(
+    0,
+    3_600_000,
+  )({ default: 2_000, desc: 'age below which a pending row is left to its request' }),
+  // Inference
+  INFERENCE_DEVICE: str({
+    default: 'cpu',
+    choices: ['cpu', 'cuda'],
+    desc: 'ONNX Runtime execution provider for the GPU worker (falls back to cpu)',
+  }),
   // Process
   WORKER_QUEUES: str({ default: 'all', desc: 'queues this worker process consumes (comma list or all)' }),
   LOG_LEVEL: str({ default: 'info', choices: ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] }),
@@ -48,7 +63,10 @@ const SPEC = {
   SHUTDOWN_GRACE_MS: int(0, 600_000)({ default: 10_000, desc: 'time given to in-flight work on SIGTERM' }),
 } as const;
 
-export type Config = Readonly<ReturnType<typeof cleanEnv<typeof SPEC>>> & { DATABASE_URL_EXPLICIT: boolean; REDIS_URL_EXPLICIT: boolean };
+export type Config = Readonly<ReturnType<typeof cleanEnv<typeof SPEC>>> & {
+  DATABASE_URL_EXPLICIT: boolean;
+  REDIS_URL_EXPLICIT: boolean;
+};
 
 /** The settings and what each expects, for the README and `--help`. */
 export const CONFIG_SPEC = SPEC;
@@ -74,5 +92,5 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     ...values,
     DATABASE_URL_EXPLICIT: Boolean(env.DATABASE_URL),
     REDIS_URL_EXPLICIT: Boolean(env.REDIS_URL),
-  }) as Config;
+  });
 }

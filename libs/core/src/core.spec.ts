@@ -38,7 +38,15 @@ describe('ids', () => {
 });
 
 describe('status rules', () => {
-  const counts = (c: Partial<Counts>): Counts => ({ total: 0, queued: 0, running: 0, succeeded: 0, failed: 0, cancelled: 0, ...c });
+  const counts = (c: Partial<Counts>): Counts => ({
+    total: 0,
+    queued: 0,
+    running: 0,
+    succeeded: 0,
+    failed: 0,
+    cancelled: 0,
+    ...c,
+  });
   test('terminal states never move; running may go back to queued for a retry', () => {
     assert.equal(canTransition('succeeded', 'running'), false);
     assert.equal(canTransition('cancelled', 'queued'), false);
@@ -51,7 +59,10 @@ describe('status rules', () => {
     assert.deepEqual(rollUp(counts({ total: 3, succeeded: 3 })), { status: 'succeeded', outcome: 'all_succeeded' });
     assert.deepEqual(rollUp(counts({ total: 3, succeeded: 2, failed: 1 })), { status: 'failed', outcome: 'partial' });
     assert.deepEqual(rollUp(counts({ total: 3, failed: 3 })), { status: 'failed', outcome: 'all_failed' });
-    assert.deepEqual(rollUp(counts({ total: 3, succeeded: 1, cancelled: 2 }), true), { status: 'cancelled', outcome: 'cancelled' });
+    assert.deepEqual(rollUp(counts({ total: 3, succeeded: 1, cancelled: 2 }), true), {
+      status: 'cancelled',
+      outcome: 'cancelled',
+    });
     assert.equal(countsAddUp(counts({ total: 3, succeeded: 2, failed: 1 })), true);
     assert.equal(countsAddUp(counts({ total: 3, succeeded: 2 })), false);
   });
@@ -60,20 +71,32 @@ describe('status rules', () => {
 describe('backoff', () => {
   const policy = { baseMs: 100, maxMs: 5_000, jitter: 'none' as const };
   test('doubles from the base and stops at the cap', () => {
-    assert.deepEqual([1, 2, 3, 4, 7, 50, 5000].map((a) => backoffDelay(a, policy)), [100, 200, 400, 800, 5000, 5000, 5000]);
+    assert.deepEqual(
+      [1, 2, 3, 4, 7, 50, 5000].map((a) => backoffDelay(a, policy)),
+      [100, 200, 400, 800, 5000, 5000, 5000],
+    );
   });
   test('full jitter stays within [0, capped exponential) and spreads out', () => {
     const delays = Array.from({ length: 2000 }, () => backoffDelay(4, { ...policy, jitter: 'full' }));
     assert.ok(delays.every((d) => d >= 0 && d < 800));
     assert.ok(new Set(delays).size > 100, 'delays should differ');
-    assert.equal(backoffDelay(3, { ...policy, jitter: 'full' }, () => 0.5), 200);
+    assert.equal(
+      backoffDelay(3, { ...policy, jitter: 'full' }, () => 0.5),
+      200,
+    );
   });
 });
 
 describe('fingerprints', () => {
   test('ignore key order, not values', () => {
-    assert.equal(canonicalJson({ b: 1, a: { d: [1, { f: 2, e: 3 }], c: null } }), '{"a":{"c":null,"d":[1,{"e":3,"f":2}]},"b":1}');
-    assert.equal(requestFingerprint('POST /v1/tasks', { a: 1, b: 2 }), requestFingerprint('POST /v1/tasks', { b: 2, a: 1 }));
+    assert.equal(
+      canonicalJson({ b: 1, a: { d: [1, { f: 2, e: 3 }], c: null } }),
+      '{"a":{"c":null,"d":[1,{"e":3,"f":2}]},"b":1}',
+    );
+    assert.equal(
+      requestFingerprint('POST /v1/tasks', { a: 1, b: 2 }),
+      requestFingerprint('POST /v1/tasks', { b: 2, a: 1 }),
+    );
     assert.notEqual(requestFingerprint('POST /v1/tasks', { a: 1 }), requestFingerprint('POST /v1/tasks', { a: 2 }));
     assert.notEqual(requestFingerprint('POST /v1/tasks', { a: 1 }), requestFingerprint('POST /v1/batches', { a: 1 }));
   });
@@ -93,7 +116,10 @@ describe('idempotency decisions', () => {
     assert.equal(decideIdempotency(record, same, now, 60_000).kind, 'replay');
     assert.equal(decideIdempotency(record, { ...same, fingerprint: 'f2' }, now, 60_000).kind, 'key_reused');
     assert.equal(decideIdempotency({ ...record, state: 'in_progress' }, same, now, 60_000).kind, 'in_progress');
-    assert.equal(decideIdempotency({ ...record, state: 'in_progress' }, { ...same, fingerprint: 'f2' }, now, 60_000).kind, 'key_reused');
+    assert.equal(
+      decideIdempotency({ ...record, state: 'in_progress' }, { ...same, fingerprint: 'f2' }, now, 60_000).kind,
+      'key_reused',
+    );
   });
   test('a stale in-progress record or an expired one is taken over', () => {
     const stale = { ...record, state: 'in_progress' as const, createdAt: new Date(now.getTime() - 120_000) };
@@ -128,7 +154,18 @@ describe('access', () => {
     assert.equal(allows('admin', 'admin'), true);
   });
   test('private addresses are recognised', () => {
-    for (const ip of ['127.0.0.1', '10.1.2.3', '172.20.0.1', '192.168.1.1', '169.254.169.254', '::1', 'fe80::1', 'fd00::1', '::ffff:127.0.0.1', '0.0.0.0']) {
+    for (const ip of [
+      '127.0.0.1',
+      '10.1.2.3',
+      '172.20.0.1',
+      '192.168.1.1',
+      '169.254.169.254',
+      '::1',
+      'fe80::1',
+      'fd00::1',
+      '::ffff:127.0.0.1',
+      '0.0.0.0',
+    ]) {
       assert.equal(isPrivateAddress(ip), true, ip);
     }
     for (const ip of ['8.8.8.8', '1.1.1.1', '2606:4700::1111']) assert.equal(isPrivateAddress(ip), false, ip);

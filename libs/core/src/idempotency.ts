@@ -26,7 +26,8 @@ export function decideIdempotency(
   staleAfterMs: number,
 ): IdempotencyDecision {
   if (record.expiresAt.getTime() <= now.getTime()) return { kind: 'take_over' };
-  if (record.operation !== request.operation || record.fingerprint !== request.fingerprint) return { kind: 'key_reused' };
+  if (record.operation !== request.operation || record.fingerprint !== request.fingerprint)
+    return { kind: 'key_reused' };
   if (record.state === 'completed') return { kind: 'replay' };
   if (now.getTime() - record.createdAt.getTime() > staleAfterMs) return { kind: 'take_over' };
   return { kind: 'in_progress' };

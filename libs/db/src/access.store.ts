@@ -34,7 +34,11 @@ export class AccessStore {
   constructor(private readonly prisma: PrismaClient) {}
 
   async ensureSystemTenant(): Promise<void> {
-    await this.prisma.tenant.upsert({ where: { id: SYSTEM_TENANT_ID }, create: { id: SYSTEM_TENANT_ID, name: 'system' }, update: {} });
+    await this.prisma.tenant.upsert({
+      where: { id: SYSTEM_TENANT_ID },
+      create: { id: SYSTEM_TENANT_ID, name: 'system' },
+      update: {},
+    });
   }
 
   async createTenant(name: string, id = newId('tenant')): Promise<TenantView> {
@@ -46,7 +50,12 @@ export class AccessStore {
     return t ? tenantView(t) : null;
   }
 
-  async createApiKey(tenantId: string, role: Role, name: string | null, id = newId('apiKey')): Promise<ApiKeyView & { secret: string }> {
+  async createApiKey(
+    tenantId: string,
+    role: Role,
+    name: string | null,
+    id = newId('apiKey'),
+  ): Promise<ApiKeyView & { secret: string }> {
     const secret = generateApiKeySecret();
     const key = await this.prisma.apiKey.create({ data: { id, tenantId, role, name, secretHash: hashApiKey(secret) } });
     return { id: key.id, tenantId, role, name: key.name, createdAt: key.createdAt.toISOString(), secret };
@@ -59,7 +68,10 @@ export class AccessStore {
 
   /** Returns false when no such key exists. Revoking twice is fine. */
   async revokeKey(id: string): Promise<boolean> {
-    const { count } = await this.prisma.apiKey.updateMany({ where: { id, revokedAt: null }, data: { revokedAt: new Date() } });
+    const { count } = await this.prisma.apiKey.updateMany({
+      where: { id, revokedAt: null },
+      data: { revokedAt: new Date() },
+    });
     return count > 0 || (await this.prisma.apiKey.count({ where: { id } })) > 0;
   }
 }

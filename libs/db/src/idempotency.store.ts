@@ -28,7 +28,9 @@ export class IdempotencyStore {
       VALUES (${c.tenantId}, ${c.key}, ${c.operation}, ${c.fingerprint}, ${c.resourceId}, ${c.expiresAt})
       ON CONFLICT (tenant_id, key) DO NOTHING`;
     if (inserted > 0) return null;
-    const row = await this.prisma.idempotencyRecord.findUnique({ where: { tenantId_key: { tenantId: c.tenantId, key: c.key } } });
+    const row = await this.prisma.idempotencyRecord.findUnique({
+      where: { tenantId_key: { tenantId: c.tenantId, key: c.key } },
+    });
     if (!row) return this.claim(c); // released between our insert and read: try again
     return {
       operation: row.operation,
@@ -65,7 +67,13 @@ export class IdempotencyStore {
     return count > 0;
   }
 
-  async complete(tenantId: string, key: string, status: number, body: unknown, headers: Record<string, string>): Promise<void> {
+  async complete(
+    tenantId: string,
+    key: string,
+    status: number,
+    body: unknown,
+    headers: Record<string, string>,
+  ): Promise<void> {
     await this.prisma.idempotencyRecord.updateMany({
       where: { tenantId, key },
       data: {

@@ -31,7 +31,11 @@ export function createPrismaClient(opts: { url: string; poolSize: number }): Pri
 
 /** True when the error is a unique-constraint violation (Prisma P2002 or Postgres 23505). */
 export function isUniqueViolation(error: unknown): boolean {
-  const e = error as { code?: string; cause?: { code?: string }; meta?: { driverAdapterError?: { cause?: { kind?: string } } } };
+  const e = error as {
+    code?: string;
+    cause?: { code?: string };
+    meta?: { driverAdapterError?: { cause?: { kind?: string } } };
+  };
   return (
     e?.code === 'P2002' ||
     e?.code === '23505' ||

@@ -1,9 +1,18 @@
 import { newId } from '@baton/core';
-import { toTaskView, type DeadLetterInfo, type NewTask, type TaskError, type TaskLogLine, type TaskRecord, type TaskStore } from '@baton/tasks';
+import {
+  toTaskView,
+  type DeadLetterInfo,
+  type NewTask,
+  type TaskError,
+  type TaskLogLine,
+  type TaskRecord,
+  type TaskStore,
+} from '@baton/tasks';
 import { Prisma, isUniqueViolation, type PrismaClient } from './prisma';
 
 // Columns of a TaskRecord, for raw statements that RETURNING a task.
-const TASK_COLUMNS = Prisma.raw(`id, tenant_id AS "tenantId", handler, payload, status::text AS status, progress, result,
+const TASK_COLUMNS =
+  Prisma.raw(`id, tenant_id AS "tenantId", handler, payload, status::text AS status, progress, result,
   last_error AS "lastError", attempts, max_attempts AS "maxAttempts", priority, run_at AS "runAt", timeout_ms AS "timeoutMs",
   deadline_at AS "deadlineAt", dedupe_key AS "dedupeKey", notify, request_id AS "requestId", created_at AS "createdAt",
   started_at AS "startedAt", finished_at AS "finishedAt"`);
@@ -30,7 +39,7 @@ export class PrismaTaskStore implements TaskStore {
           notify: task.notify === null ? Prisma.JsonNull : (task.notify as Prisma.InputJsonValue),
         },
       });
-      return { task: row as TaskRecord, created: true };
+      return { task: row, created: true };
     } catch (error) {
       if (!isUniqueViolation(error)) throw error;
       const existing = await this.prisma.task.findFirst({
@@ -39,13 +48,13 @@ export class PrismaTaskStore implements TaskStore {
           : { id: task.id },
       });
       if (!existing) throw error;
-      return { task: existing as TaskRecord, created: false };
+      return { task: existing, created: false };
     }
   }
 
   async find(id: string, tenantId: string | null): Promise<TaskRecord | null> {
     const row = await this.prisma.task.findUnique({ where: { id } });
-    return row && (tenantId === null || row.tenantId === tenantId) ? (row as TaskRecord) : null;
+    return row && (tenantId === null || row.tenantId === tenantId) ? row : null;
   }
 
   async logs(id: string, afterId: string | undefined, limit: number): Promise<TaskLogLine[]> {
@@ -128,5 +137,4 @@ export class PrismaTaskStore implements TaskStore {
       WHERE status IN ('queued', 'running') AND created_at < ${cutoff} AND id > ${afterId ?? ''}
       ORDER BY id LIMIT ${limit}`;
   }
-
 }

@@ -6,10 +6,15 @@ export type JobHandlerFn<N extends JobName> = (job: Job<JobPayloads[N]>) => Prom
 
 const HANDLER_KEY = Symbol('baton:job-handler');
 
+interface HandlerEntry {
+  name: JobName;
+  property: string | symbol;
+}
+
 /** Marks a method as the handler of one job name. Checked at boot by `collectHandlers`. */
 export function JobHandler(name: JobName): MethodDecorator {
   return (target, property) => {
-    const list: { name: JobName; property: string | symbol }[] = Reflect.getMetadata(HANDLER_KEY, target) ?? [];
+    const list = (Reflect.getMetadata(HANDLER_KEY, target) ?? []) as HandlerEntry[];
     Reflect.defineMetadata(HANDLER_KEY, [...list, { name, property }], target);
   };
 }
@@ -23,8 +28,7 @@ export type HandlerMap = Map<JobName, (job: Job) => Promise<unknown>>;
 export function collectHandlers(instances: object[], queues: readonly QueueName[]): HandlerMap {
   const map: HandlerMap = new Map();
   for (const instance of instances) {
-    const list: { name: JobName; property: string | symbol }[] =
-      Reflect.getMetadata(HANDLER_KEY, Object.getPrototypeOf(instance)) ?? [];
+    const list = (Reflect.getMetadata(HANDLER_KEY, Object.getPrototypeOf(instance) as object) ?? []) as HandlerEntry[];
     for (const { name, property } of list) {
       if (map.has(name)) throw new Error(`job ${name} has two handlers`);
       const method = (instance as Record<string | symbol, (job: Job) => Promise<unknown>>)[property];

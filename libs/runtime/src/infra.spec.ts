@@ -44,7 +44,7 @@ async function redisPing(url: string): Promise<string> {
 async function redisConfig(url: string, key: string): Promise<string> {
   const client = new Redis(url);
   try {
-    return ((await client.config('GET', key)) as string[])[1];
+    return (await client.config('GET', key))[1];
   } finally {
     client.disconnect();
   }

@@ -198,7 +198,7 @@ async function redisOwnsDir(state: RedisState, dir: string): Promise<boolean> {
   } catch {
     // No procfs (macOS): ask the server itself.
     return withRedis(`redis://127.0.0.1:${state.port}`, async (client) => {
-      const reply = (await client.config('GET', 'dir')) as string[];
+      const reply = await client.config('GET', 'dir');
       return reply[1] === realpathSync(dir);
     });
   }

@@ -3,7 +3,14 @@ import { join } from 'node:path';
 import type { Redis } from 'ioredis';
 import { generateApiKeySecret } from '@baton/core';
 import type { Config } from '@baton/config';
-import { AccessStore, createPrismaClient, IdempotencyStore, migrateDeploy, PrismaTaskStore, type PrismaClient } from '@baton/db';
+import {
+  AccessStore,
+  createPrismaClient,
+  IdempotencyStore,
+  migrateDeploy,
+  PrismaTaskStore,
+  type PrismaClient,
+} from '@baton/db';
 import { createLogger, type Logger } from '@baton/observability';
 import { createRedis, JobProducer } from '@baton/queue';
 import { builtInHandlers, TaskQueue, type HandlerRegistry } from '@baton/tasks';
@@ -49,7 +56,10 @@ export async function createRuntime(config: Config, opts: RuntimeOptions): Promi
     const { applied } = await migrateDeploy({ databaseUrl: pgInfra.url, log: (msg) => log.info(msg) });
     if (applied.length > 0) log.info({ applied }, 'migrations applied');
   }
-  const poolSize = 'maxConnections' in pgInfra && typeof pgInfra.maxConnections === 'number' ? pgInfra.maxConnections : config.DATABASE_POOL_SIZE;
+  const poolSize =
+    'maxConnections' in pgInfra && typeof pgInfra.maxConnections === 'number'
+      ? pgInfra.maxConnections
+      : config.DATABASE_POOL_SIZE;
   const prisma = createPrismaClient({ url: pgInfra.url, poolSize });
   const redis = createRedis(redisInfra.url, { blocking: false, name: `${opts.name}:edge` });
   redis.on('error', () => undefined); // surfaced by /readyz and 503s, not as crashes

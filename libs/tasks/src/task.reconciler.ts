@@ -55,6 +55,10 @@ export class TaskReconciler {
   private async failAbandoned(task: TaskRecord): Promise<boolean> {
     const job = await this.queue.getJob(task.id);
     const error = describeFailure(new Error(job?.failedReason || 'job failed in the queue'), task.attempts);
-    return this.store.fail(task, error, { queue: this.queue.name, jobName: job?.name ?? 'task.run', data: job?.data ?? {} });
+    return this.store.fail(task, error, {
+      queue: this.queue.name,
+      jobName: job?.name ?? 'task.run',
+      data: job?.data ?? {},
+    });
   }
 }

@@ -16,7 +16,14 @@ export interface TaskDefaults {
  */
 export function planTask(
   input: CreateTaskInput,
-  ctx: { id: string; tenantId: string; requestId: string | null; now: Date; defaults: TaskDefaults; handlers: HandlerRegistry },
+  ctx: {
+    id: string;
+    tenantId: string;
+    requestId: string | null;
+    now: Date;
+    defaults: TaskDefaults;
+    handlers: HandlerRegistry;
+  },
 ): NewTask {
   const errors: ErrorDetail[] = [];
   const handler = ctx.handlers.get(input.handler);
@@ -29,7 +36,11 @@ export function planTask(
     errors.push({ field: 'runAt', message: 'give runAt or delayMs, not both' });
   }
   const runAt =
-    input.runAt !== undefined ? new Date(input.runAt) : input.delayMs ? new Date(ctx.now.getTime() + input.delayMs) : null;
+    input.runAt !== undefined
+      ? new Date(input.runAt)
+      : input.delayMs
+        ? new Date(ctx.now.getTime() + input.delayMs)
+        : null;
   const deadlineAt = input.deadlineAt !== undefined ? new Date(input.deadlineAt) : null;
   if (deadlineAt && deadlineAt.getTime() <= (runAt ?? ctx.now).getTime()) {
     errors.push({ field: 'deadlineAt', message: 'must be after the time the task may start' });

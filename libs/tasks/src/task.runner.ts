@@ -39,14 +39,22 @@ export class TaskRunner {
     if (!task) return { skipped: 'task is no longer pending' };
     const handler = this.handlers.get(task.handler);
     if (!handler) throw new PermanentJobError(`unknown handler ${task.handler}`, 'unknown_handler');
-    metrics.enqueueToStart.observe({ queue: 'tasks' }, Math.max(0, Date.now() - job.timestamp - (job.delay ?? 0)) / 1000);
+    metrics.enqueueToStart.observe(
+      { queue: 'tasks' },
+      Math.max(0, Date.now() - job.timestamp - (job.delay ?? 0)) / 1000,
+    );
 
     const controller = new AbortController();
     this.running.set(taskId, controller);
-    const timer = task.timeoutMs ? setTimeout(() => controller.abort(timeoutError(task.timeoutMs!)), task.timeoutMs) : undefined;
+    const timer = task.timeoutMs
+      ? setTimeout(() => controller.abort(timeoutError(task.timeoutMs!)), task.timeoutMs)
+      : undefined;
     const started = Date.now();
     try {
-      const result = await handler.run(task.payload, this.context(task.id, task.tenantId, task.attempts, controller.signal, job));
+      const result = await handler.run(
+        task.payload,
+        this.context(task.id, task.tenantId, task.attempts, controller.signal, job),
+      );
       await this.store.succeed(task, result ?? null);
       metrics.runDuration.observe({ queue: 'tasks', outcome: 'succeeded' }, (Date.now() - started) / 1000);
       return { ok: true };
@@ -72,7 +80,10 @@ export class TaskRunner {
     } else {
       await this.store.retrying(taskId, failure);
       metrics.retries.inc({ queue: 'tasks' });
-      this.log.info({ taskId, tenantId: job.data.tenantId, jobId: job.id, error: failure }, 'task attempt failed; retrying');
+      this.log.info(
+        { taskId, tenantId: job.data.tenantId, jobId: job.id, error: failure },
+        'task attempt failed; retrying',
+      );
     }
   }
 
@@ -102,4 +113,3 @@ function timeoutError(ms: number): Error {
   error.name = 'TimeoutError';
   return error;
 }
-

@@ -31,14 +31,27 @@ export class TaskService {
    * Stores the task, then enqueues it. Postgres first: if enqueueing fails (Redis away, a crash), the task is still
    * accepted and the reconciler enqueues it later.
    */
-  async create(tenantId: string, input: CreateTaskInput, ids: { id: string; requestId: string | null }): Promise<TaskView> {
-    const planned = planTask(input, { ...ids, tenantId, now: new Date(), defaults: this.defaults, handlers: this.handlers });
+  async create(
+    tenantId: string,
+    input: CreateTaskInput,
+    ids: { id: string; requestId: string | null },
+  ): Promise<TaskView> {
+    const planned = planTask(input, {
+      ...ids,
+      tenantId,
+      now: new Date(),
+      defaults: this.defaults,
+      handlers: this.handlers,
+    });
     const { task, created } = await this.store.create(planned);
     if (created || task.status === 'queued') {
       try {
         await withTimeout(this.queue.enqueue([task]), ENQUEUE_TIMEOUT_MS, 'enqueue');
       } catch (error) {
-        this.log.warn({ taskId: task.id, tenantId, err: error }, 'task stored but not enqueued; the reconciler will enqueue it');
+        this.log.warn(
+          { taskId: task.id, tenantId, err: error },
+          'task stored but not enqueued; the reconciler will enqueue it',
+        );
       }
     }
     return toTaskView(task);
@@ -50,7 +63,11 @@ export class TaskService {
     return toTaskView(task);
   }
 
-  async logs(id: string, tenantId: string | null, query: { limit?: unknown; cursor?: string }): Promise<Page<TaskLogLine>> {
+  async logs(
+    id: string,
+    tenantId: string | null,
+    query: { limit?: unknown; cursor?: string },
+  ): Promise<Page<TaskLogLine>> {
     const limit = parseLimit(query.limit);
     const after = decodeCursor(query.cursor);
     if (!(await this.store.find(id, tenantId))) throw notFound('task');
@@ -63,8 +80,15 @@ export class TaskService {
     const task = await this.store.cancel(id, tenantId);
     if (!task) throw notFound('task');
     if (task.status === 'cancelled') {
-      await withTimeout(Promise.all([this.queue.remove(id), this.cancels.publish(id)]), ENQUEUE_TIMEOUT_MS, 'cancel').catch((error: unknown) =>
-        this.log.warn({ taskId: id, err: error }, 'cancel signal not delivered; the worker drops the job when it starts'),
+      await withTimeout(
+        Promise.all([this.queue.remove(id), this.cancels.publish(id)]),
+        ENQUEUE_TIMEOUT_MS,
+        'cancel',
+      ).catch((error: unknown) =>
+        this.log.warn(
+          { taskId: id, err: error },
+          'cancel signal not delivered; the worker drops the job when it starts',
+        ),
       );
     }
     return toTaskView(task);

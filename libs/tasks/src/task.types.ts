@@ -38,7 +38,10 @@ export interface CreateTaskInput {
   notify?: unknown;
 }
 
-export type NewTask = Omit<TaskRecord, 'status' | 'progress' | 'result' | 'lastError' | 'attempts' | 'createdAt' | 'startedAt' | 'finishedAt'>;
+export type NewTask = Omit<
+  TaskRecord,
+  'status' | 'progress' | 'result' | 'lastError' | 'attempts' | 'createdAt' | 'startedAt' | 'finishedAt'
+>;
 
 /** A task's failure as stored in lastError and shown to clients. */
 export interface TaskError {

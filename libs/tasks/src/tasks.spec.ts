@@ -4,7 +4,15 @@ import type { AddressInfo } from 'node:net';
 import { after, before, describe, test } from 'node:test';
 import { BatonError } from '@baton/core';
 import { PermanentJobError } from '@baton/queue';
-import { builtInHandlers, delayUntilRun, describeFailure, isFinalFailure, planTask, TransientTaskError, type TaskContext } from '.';
+import {
+  builtInHandlers,
+  delayUntilRun,
+  describeFailure,
+  isFinalFailure,
+  planTask,
+  TransientTaskError,
+  type TaskContext,
+} from '.';
 
 const handlers = builtInHandlers({ maxTimeoutMs: 5_000, allowPrivateNetworks: true });
 const now = new Date('2026-03-01T12:00:00Z');
@@ -34,11 +42,26 @@ describe('planTask', () => {
     assert.equal(delayUntilRun(t, now), 5000);
   });
   test('names every bad field', () => {
-    assert.deepEqual(fieldsOf(() => planTask({ handler: 'nope' }, ctx)), ['handler']);
-    assert.deepEqual(fieldsOf(() => planTask({ handler: 'sleep', payload: { ms: -1, steps: 0 } }, ctx)), ['payload.ms', 'payload.steps']);
-    assert.deepEqual(fieldsOf(() => planTask({ handler: 'http', payload: { url: 'ftp://x', timeoutMs: 10_000 } }, ctx)), ['payload.url', 'payload.timeoutMs']);
-    assert.deepEqual(fieldsOf(() => planTask({ handler: 'noop', runAt: now.toISOString(), delayMs: 1 }, ctx)), ['runAt']);
-    assert.deepEqual(fieldsOf(() => planTask({ handler: 'noop', deadlineAt: '2026-03-01T11:00:00Z' }, ctx)), ['deadlineAt']);
+    assert.deepEqual(
+      fieldsOf(() => planTask({ handler: 'nope' }, ctx)),
+      ['handler'],
+    );
+    assert.deepEqual(
+      fieldsOf(() => planTask({ handler: 'sleep', payload: { ms: -1, steps: 0 } }, ctx)),
+      ['payload.ms', 'payload.steps'],
+    );
+    assert.deepEqual(
+      fieldsOf(() => planTask({ handler: 'http', payload: { url: 'ftp://x', timeoutMs: 10_000 } }, ctx)),
+      ['payload.url', 'payload.timeoutMs'],
+    );
+    assert.deepEqual(
+      fieldsOf(() => planTask({ handler: 'noop', runAt: now.toISOString(), delayMs: 1 }, ctx)),
+      ['runAt'],
+    );
+    assert.deepEqual(
+      fieldsOf(() => planTask({ handler: 'noop', deadlineAt: '2026-03-01T11:00:00Z' }, ctx)),
+      ['deadlineAt'],
+    );
   });
 });
 
@@ -47,7 +70,12 @@ describe('failure classification', () => {
     assert.equal(isFinalFailure(new PermanentJobError('bad'), 1, 5), true);
     assert.equal(isFinalFailure(new TransientTaskError('5xx'), 1, 5), false);
     assert.equal(isFinalFailure(new Error('boom'), 5, 5), true);
-    assert.deepEqual(describeFailure(new TransientTaskError('503', 'http_503'), 2), { code: 'http_503', message: '503', retryable: true, attempt: 2 });
+    assert.deepEqual(describeFailure(new TransientTaskError('503', 'http_503'), 2), {
+      code: 'http_503',
+      message: '503',
+      retryable: true,
+      attempt: 2,
+    });
     assert.equal(describeFailure(new PermanentJobError('no', 'http_404'), 1).retryable, false);
   });
 });
@@ -62,8 +90,8 @@ function context(signal = new AbortController().signal): TaskContext & { progres
     signal,
     progressSeen,
     logsSeen,
-    progress: async (p) => void progressSeen.push(p),
-    log: async (m) => void logsSeen.push(m),
+    progress: (p) => Promise.resolve(void progressSeen.push(p)),
+    log: (m) => Promise.resolve(void logsSeen.push(m)),
   };
 }
 
@@ -110,13 +138,22 @@ describe('http handler against a real server', () => {
     await assert.rejects(http().run({ url: `${base}/redirect` }, context()), PermanentJobError);
   });
   test('a timeout is transient', async () => {
-    await assert.rejects(http().run({ url: `${base}/slow`, timeoutMs: 100 }, context()), (e: TransientTaskError) => e.code === 'timeout');
+    await assert.rejects(
+      http().run({ url: `${base}/slow`, timeoutMs: 100 }, context()),
+      (e: TransientTaskError) => e.code === 'timeout',
+    );
   });
   test('private addresses are refused unless allowed', async () => {
     const strict = builtInHandlers({ maxTimeoutMs: 5_000, allowPrivateNetworks: false }).get('http')!;
-    await assert.rejects(strict.run({ url: `${base}/ok` }, context()), (e: PermanentJobError) => e.code === 'private_address');
+    await assert.rejects(
+      strict.run({ url: `${base}/ok` }, context()),
+      (e: PermanentJobError) => e.code === 'private_address',
+    );
   });
   test('connection refused is transient', async () => {
-    await assert.rejects(http().run({ url: 'http://127.0.0.1:1/' }, context()), (e: TransientTaskError) => e.code === 'connection');
+    await assert.rejects(
+      http().run({ url: 'http://127.0.0.1:1/' }, context()),
+      (e: TransientTaskError) => e.code === 'connection',
+    );
   });
 });

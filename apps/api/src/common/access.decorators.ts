@@ -22,7 +22,8 @@ export interface IdempotentOptions {
 }
 
 /** A create endpoint: honours Idempotency-Key, reserving an id of this kind for the object it creates. */
-export const Idempotent = (kind: IdKind, redact?: string[]) => SetMetadata(IDEMPOTENT_KEY, { kind, redact } satisfies IdempotentOptions);
+export const Idempotent = (kind: IdKind, redact?: string[]) =>
+  SetMetadata(IDEMPOTENT_KEY, { kind, redact } satisfies IdempotentOptions);
 
 /** Refuse with 503 while this queue's backlog is past its bound. */
 export const Backpressure = (queue: QueueName) => SetMetadata(BACKPRESSURE_KEY, queue);

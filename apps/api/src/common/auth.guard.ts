@@ -20,7 +20,10 @@ export class AuthGuard implements CanActivate {
     req.principal = await this.keys.resolve(req.headers.authorization);
     const access = this.reflector.getAllAndOverride<Access>(ACCESS_KEY, targets) ?? 'read';
     if (!allows(req.principal.role, access)) {
-      throw new BatonError('forbidden', `this API key's role (${req.principal.role}) may not ${access === 'admin' ? 'use operator endpoints' : 'write'}`);
+      throw new BatonError(
+        'forbidden',
+        `this API key's role (${req.principal.role}) may not ${access === 'admin' ? 'use operator endpoints' : 'write'}`,
+      );
     }
     return true;
   }

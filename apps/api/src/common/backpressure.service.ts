@@ -34,7 +34,12 @@ export class Backpressure {
     const limit = this.runtime.config.BACKLOG_LIMIT;
     if (sample.backlog <= limit) return;
     metrics.rejected.inc({ reason: 'overloaded' });
-    throw new BatonError('overloaded', `the ${queue} queue is behind (${sample.backlog} waiting); retry later`, undefined, await this.retryAfter(queue, sample.backlog - limit));
+    throw new BatonError(
+      'overloaded',
+      `the ${queue} queue is behind (${sample.backlog} waiting); retry later`,
+      undefined,
+      await this.retryAfter(queue, sample.backlog - limit),
+    );
   }
 
   private async sample(queue: QueueName): Promise<Sample> {
@@ -52,7 +57,11 @@ export class Backpressure {
     let sample: Sample;
     try {
       // BullMQ waits for a ready connection without limit; a Redis that is away must not hold the request.
-      const counts = await withTimeout(this.runtime.producer.queue(queue).getJobCounts('wait', 'prioritized'), 1000, 'queue count');
+      const counts = await withTimeout(
+        this.runtime.producer.queue(queue).getJobCounts('wait', 'prioritized'),
+        1000,
+        'queue count',
+      );
       sample = { at: Date.now(), backlog: (counts.wait ?? 0) + (counts.prioritized ?? 0) };
     } catch (error) {
       sample = { at: Date.now(), backlog: 0, error };
@@ -64,7 +73,11 @@ export class Backpressure {
   /** Seconds for the excess to drain at the last minute's completion rate, between 1 and 300. */
   private async retryAfter(queue: QueueName, excess: number): Promise<number> {
     try {
-      const { data } = await withTimeout(this.runtime.producer.queue(queue).getMetrics('completed', 0, 1), 1000, 'queue metrics');
+      const { data } = await withTimeout(
+        this.runtime.producer.queue(queue).getMetrics('completed', 0, 1),
+        1000,
+        'queue metrics',
+      );
       const perSecond = (data[0] ?? 0) / 60;
       return Math.min(300, Math.max(1, Math.ceil(excess / Math.max(perSecond, 1))));
     } catch {

@@ -34,7 +34,11 @@ const HTTP_STATUS_CODES: Record<number, ErrorCode> = {
 export function isDependencyDown(error: unknown): boolean {
   const e = error as { code?: string; name?: string; message?: string; cause?: unknown };
   const text = `${e?.name ?? ''} ${e?.code ?? ''} ${e?.message ?? ''}`;
-  if (/ECONNREFUSED|ECONNRESET|ETIMEDOUT|EPIPE|Connection is closed|DatabaseNotReachable|P1001|P1017|P2024|connect ECONN|Connection terminated|timeout exceeded when trying to connect|Stream isn't writeable|enableOfflineQueue/i.test(text)) {
+  if (
+    /ECONNREFUSED|ECONNRESET|ETIMEDOUT|EPIPE|Connection is closed|DatabaseNotReachable|P1001|P1017|P2024|connect ECONN|Connection terminated|timeout exceeded when trying to connect|Stream isn't writeable|enableOfflineQueue/i.test(
+      text,
+    )
+  ) {
     return true;
   }
   return e?.cause !== undefined && e.cause !== error && isDependencyDown(e.cause);
@@ -45,15 +49,18 @@ export function toBatonError(error: unknown): BatonError {
   const e = error as { code?: string; statusCode?: number; message?: string };
   const fastify = e?.code ? FASTIFY_CODES[e.code] : undefined;
   if (fastify) return new BatonError(fastify[0], fastify[1]);
-  if (error instanceof SyntaxError && e.statusCode === 400) return new BatonError('malformed_json', 'request body is not valid JSON');
+  if (error instanceof SyntaxError && e.statusCode === 400)
+    return new BatonError('malformed_json', 'request body is not valid JSON');
   if (error instanceof HttpException) {
     const status = error.getStatus();
     // Nest re-throws Fastify's body-parser errors as plain 400s; their messages are Fastify's own.
-    if (status === 400 && JSON_PARSE_MESSAGE.test(error.message)) return new BatonError('malformed_json', 'request body is not valid JSON');
+    if (status === 400 && JSON_PARSE_MESSAGE.test(error.message))
+      return new BatonError('malformed_json', 'request body is not valid JSON');
     const code = HTTP_STATUS_CODES[status] ?? (status >= 500 ? 'internal' : 'validation_failed');
     return new BatonError(code, status === 404 ? 'route not found' : error.message);
   }
-  if (isDependencyDown(error)) return new BatonError('overloaded', 'a dependency is unavailable; retry later', undefined, 5);
+  if (isDependencyDown(error))
+    return new BatonError('overloaded', 'a dependency is unavailable; retry later', undefined, 5);
   if (typeof e?.statusCode === 'number' && e.statusCode >= 400 && e.statusCode < 500) {
     return new BatonError(HTTP_STATUS_CODES[e.statusCode] ?? 'validation_failed', e.message ?? 'bad request');
   }

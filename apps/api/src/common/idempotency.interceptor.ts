@@ -3,13 +3,7 @@ import { HTTP_CODE_METADATA } from '@nestjs/common/constants';
 import { Reflector } from '@nestjs/core';
 import type { FastifyReply } from 'fastify';
 import { from, lastValueFrom, type Observable } from 'rxjs';
-import {
-  BatonError,
-  decideIdempotency,
-  IDEMPOTENCY_KEY_PATTERN,
-  newId,
-  requestFingerprint,
-} from '@baton/core';
+import { BatonError, decideIdempotency, IDEMPOTENCY_KEY_PATTERN, newId, requestFingerprint } from '@baton/core';
 import type { IdempotencyClaim } from '@baton/db';
 import type { Runtime } from '@baton/runtime';
 import { IDEMPOTENT_KEY, type IdempotentOptions } from './access.decorators';
@@ -43,7 +37,13 @@ export class IdempotencyInterceptor implements NestInterceptor {
     return from(this.handle(options, req, reply, status, next));
   }
 
-  private async handle(options: IdempotentOptions, req: BatonRequest, reply: FastifyReply, status: number, next: CallHandler): Promise<unknown> {
+  private async handle(
+    options: IdempotentOptions,
+    req: BatonRequest,
+    reply: FastifyReply,
+    status: number,
+    next: CallHandler,
+  ): Promise<unknown> {
     const { kind } = options;
     const header = req.headers['idempotency-key'];
     if (header === undefined) {
@@ -78,20 +78,30 @@ export class IdempotencyInterceptor implements NestInterceptor {
           void reply.header('idempotent-replayed', 'true').status(existing.responseStatus ?? status);
           return existing.responseBody;
         case 'in_progress':
-          throw new BatonError('idempotency_request_in_progress', 'a request with this Idempotency-Key is still being processed', undefined, 1);
+          throw new BatonError(
+            'idempotency_request_in_progress',
+            'a request with this Idempotency-Key is still being processed',
+            undefined,
+            1,
+          );
         case 'key_reused':
           throw new BatonError('idempotency_key_reused', 'this Idempotency-Key was used with a different request body');
         case 'take_over': {
           const stillValid = existing.expiresAt > now;
           if (!(await store.takeOver(claim, existing, stillValid))) {
-            throw new BatonError('idempotency_request_in_progress', 'a request with this Idempotency-Key is still being processed', undefined, 1);
+            throw new BatonError(
+              'idempotency_request_in_progress',
+              'a request with this Idempotency-Key is still being processed',
+              undefined,
+              1,
+            );
           }
           if (stillValid) req.reservedId = existing.resourceId;
         }
       }
     }
     try {
-      const body = await lastValueFrom(next.handle());
+      const body: unknown = await lastValueFrom(next.handle());
       const headers: Record<string, string> = {};
       for (const name of REPLAYED_HEADERS) {
         const value = reply.getHeader(name);

@@ -22,8 +22,18 @@ export class RateLimitGuard implements CanActivate {
     const prefix = `${config.QUEUE_PREFIX}:rl`;
     this.limit = config.RATE_LIMIT_PER_SECOND;
     this.limiter = new BurstyRateLimiter(
-      new RateLimiterRedis({ storeClient: redis, keyPrefix: prefix, points: config.RATE_LIMIT_PER_SECOND, duration: 1 }),
-      new RateLimiterRedis({ storeClient: redis, keyPrefix: `${prefix}:burst`, points: Math.max(1, config.RATE_LIMIT_BURST), duration: 10 }),
+      new RateLimiterRedis({
+        storeClient: redis,
+        keyPrefix: prefix,
+        points: config.RATE_LIMIT_PER_SECOND,
+        duration: 1,
+      }),
+      new RateLimiterRedis({
+        storeClient: redis,
+        keyPrefix: `${prefix}:burst`,
+        points: Math.max(1, config.RATE_LIMIT_BURST),
+        duration: 10,
+      }),
     );
   }
 
@@ -40,7 +50,12 @@ export class RateLimitGuard implements CanActivate {
       this.headers(reply, rejection);
       metrics.rejected.inc({ reason: 'rate_limited' });
       const retryAfter = Math.max(1, Math.ceil(rejection.msBeforeNext / 1000));
-      throw new BatonError('rate_limited', `this API key is over its rate of ${this.limit} requests/s`, undefined, retryAfter);
+      throw new BatonError(
+        'rate_limited',
+        `this API key is over its rate of ${this.limit} requests/s`,
+        undefined,
+        retryAfter,
+      );
     }
   }
 

@@ -4,7 +4,10 @@ import { validationFailed, type ErrorDetail } from '@baton/core';
 function flatten(errors: ValidationError[], parent = ''): ErrorDetail[] {
   return errors.flatMap((e) => {
     const field = parent ? `${parent}.${e.property}` : e.property;
-    const own = Object.values(e.constraints ?? {}).map((message) => ({ field, message: message.replace(`${e.property} `, '') }));
+    const own = Object.values(e.constraints ?? {}).map((message) => ({
+      field,
+      message: message.replace(`${e.property} `, ''),
+    }));
     return [...own, ...flatten(e.children ?? [], field)];
   });
 }

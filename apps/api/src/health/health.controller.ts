@@ -23,8 +23,14 @@ export class HealthController {
   @Get('readyz')
   async ready(@Res() reply: FastifyReply): Promise<void> {
     const [redis, postgres] = await Promise.all([
-      withTimeout(this.runtime.redis.ping(), 1000).then(() => 'ok', (e: Error) => `down: ${e.message}`),
-      withTimeout(this.runtime.prisma.$queryRaw`SELECT 1`, 2000).then(() => 'ok', (e: Error) => `down: ${e.message.split('\n')[0]}`),
+      withTimeout(this.runtime.redis.ping(), 1000).then(
+        () => 'ok',
+        (e: Error) => `down: ${e.message}`,
+      ),
+      withTimeout(this.runtime.prisma.$queryRaw`SELECT 1`, 2000).then(
+        () => 'ok',
+        (e: Error) => `down: ${e.message.split('\n')[0]}`,
+      ),
     ]);
     const ok = redis === 'ok' && postgres === 'ok';
     await reply.status(ok ? 200 : 503).send({ status: ok ? 'ready' : 'not_ready', checks: { redis, postgres } });

@@ -34,7 +34,12 @@ export class TasksController {
   @ApiOperation({ summary: 'Submit a task to a built-in handler' })
   @ApiHeader({ name: 'Idempotency-Key', required: false })
   @ApiAcceptedResponse({ type: TaskDto })
-  create(@Body() body: CreateTaskDto, @Caller() caller: Principal, @ReservedId() id: string, @Req() req: BatonRequest): Promise<TaskDto> {
+  create(
+    @Body() body: CreateTaskDto,
+    @Caller() caller: Principal,
+    @ReservedId() id: string,
+    @Req() req: BatonRequest,
+  ): Promise<TaskDto> {
     return this.tasks.create(caller.tenantId, body, { id, requestId: String(req.id) });
   }
 

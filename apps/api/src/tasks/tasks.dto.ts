@@ -6,7 +6,10 @@ const WEEK_MS = 7 * 24 * 3600 * 1000;
 const YEAR_MS = 366 * 24 * 3600 * 1000;
 
 export class CreateTaskDto implements CreateTaskInput {
-  @ApiProperty({ description: 'Built-in handler: noop, sleep ({ms, steps?}) or http ({url, method?, headers?, body?, timeoutMs?})', example: 'sleep' })
+  @ApiProperty({
+    description: 'Built-in handler: noop, sleep ({ms, steps?}) or http ({url, method?, headers?, body?, timeoutMs?})',
+    example: 'sleep',
+  })
   @IsString()
   @Length(1, 64)
   handler!: string;
@@ -42,19 +45,29 @@ export class CreateTaskDto implements CreateTaskInput {
   @Max(20)
   maxAttempts?: number;
 
-  @ApiPropertyOptional({ minimum: 1, maximum: WEEK_MS, description: 'Each attempt is aborted after this many ms and retried' })
+  @ApiPropertyOptional({
+    minimum: 1,
+    maximum: WEEK_MS,
+    description: 'Each attempt is aborted after this many ms and retried',
+  })
   @IsOptional()
   @IsInt()
   @Min(1)
   @Max(WEEK_MS)
   timeoutMs?: number;
 
-  @ApiPropertyOptional({ format: 'date-time', description: 'When the task must have finished (alerts come with schedules)' })
+  @ApiPropertyOptional({
+    format: 'date-time',
+    description: 'When the task must have finished (alerts come with schedules)',
+  })
   @IsOptional()
   @IsISO8601({ strict: true })
   deadlineAt?: string;
 
-  @ApiPropertyOptional({ description: 'A second task with the same key in this tenant returns the first', maxLength: 255 })
+  @ApiPropertyOptional({
+    description: 'A second task with the same key in this tenant returns the first',
+    maxLength: 255,
+  })
   @IsOptional()
   @IsString()
   @Length(1, 255)

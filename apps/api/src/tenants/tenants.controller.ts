@@ -1,5 +1,12 @@
 import { Body, Controller, Delete, Get, HttpCode, Inject, Param, Post } from '@nestjs/common';
-import { ApiBearerAuth, ApiCreatedResponse, ApiNoContentResponse, ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
+import {
+  ApiBearerAuth,
+  ApiCreatedResponse,
+  ApiNoContentResponse,
+  ApiOkResponse,
+  ApiOperation,
+  ApiTags,
+} from '@nestjs/swagger';
 import { isId, notFound } from '@baton/core';
 import type { Runtime } from '@baton/runtime';
 import { Idempotent, Needs, ReservedId } from '../common/access.decorators';
@@ -41,7 +48,11 @@ export class TenantsController {
   @Idempotent('apiKey', ['secret'])
   @ApiOperation({ summary: 'Create an API key for a tenant; the secret is shown this once' })
   @ApiCreatedResponse({ type: ApiKeyCreatedDto })
-  async createKey(@Param('id') tenantId: string, @Body() body: CreateApiKeyDto, @ReservedId() id: string): Promise<ApiKeyCreatedDto> {
+  async createKey(
+    @Param('id') tenantId: string,
+    @Body() body: CreateApiKeyDto,
+    @ReservedId() id: string,
+  ): Promise<ApiKeyCreatedDto> {
     const tenant = isId('tenant', tenantId) ? await this.runtime.stores.access.findTenant(tenantId) : null;
     if (!tenant) throw notFound('tenant');
     return this.runtime.stores.access.createApiKey(tenantId, body.role, body.name ?? null, id);

@@ -392,7 +392,7 @@ class PgAdapterFactory implements SqlMigrationAwareDriverAdapterFactory {
       await drop();
       throw error;
     });
-    const close = adapter.dispose;
+    const close = adapter.dispose.bind(adapter);
     adapter.dispose = once(async () => {
       await close();
       await drop();

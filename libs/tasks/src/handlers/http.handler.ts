@@ -20,7 +20,8 @@ const MAX_BODY_BYTES = 64 * 1024;
 const DEFAULT_TIMEOUT_MS = 10_000;
 
 /** Status codes worth another attempt: the server may answer differently later. */
-export const isRetryableStatus = (status: number): boolean => status === 408 || status === 425 || status === 429 || status >= 500;
+export const isRetryableStatus = (status: number): boolean =>
+  status === 408 || status === 425 || status === 429 || status >= 500;
 
 /**
  * Calls a URL with a timeout. 2xx succeeds with the status and (truncated) body; 408, 429 and 5xx, timeouts and
@@ -46,7 +47,10 @@ function validateHttpPayload(payload: unknown, maxTimeoutMs: number): ErrorDetai
   if (!url || (url.protocol !== 'http:' && url.protocol !== 'https:')) {
     errors.push({ field: 'payload.url', message: 'must be an absolute http(s) URL' });
   }
-  if (payload.method !== undefined && !METHODS.includes(String(payload.method).toUpperCase())) {
+  if (
+    payload.method !== undefined &&
+    !(typeof payload.method === 'string' && METHODS.includes(payload.method.toUpperCase()))
+  ) {
     errors.push({ field: 'payload.method', message: `must be one of ${METHODS.join(', ')}` });
   }
   if (payload.headers !== undefined) {
@@ -83,7 +87,8 @@ async function callUrl(payload: HttpPayload, ctx: TaskContext, options: HttpHand
   } catch (error) {
     if (ctx.signal.aborted) throw ctx.signal.reason;
     const name = (error as Error).name;
-    if (name === 'TimeoutError') throw new TransientTaskError(`no answer from ${url.host} within ${timeoutMs} ms`, 'timeout');
+    if (name === 'TimeoutError')
+      throw new TransientTaskError(`no answer from ${url.host} within ${timeoutMs} ms`, 'timeout');
     throw new TransientTaskError(`request to ${url.host} failed: ${(error as Error).message}`, 'connection');
   }
   const body = await readLimited(response);
@@ -99,7 +104,7 @@ async function readLimited(response: Response): Promise<unknown> {
   if (!response.body) return undefined;
   const chunks: Buffer[] = [];
   let size = 0;
-  const reader = response.body.getReader();
+  const reader = response.body.getReader() as ReadableStreamDefaultReader<Uint8Array>;
   for (;;) {
     const { done, value } = await reader.read();
     if (done) break;

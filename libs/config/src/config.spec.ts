@@ -1,0 +1,42 @@
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, test } from 'node:test';
+import { CONFIG_SPEC, ConfigError, loadConfig } from '.';
+
+describe('loadConfig', () => {
+  test('defaults make a working single-machine setup', () => {
+    const c = loadConfig({});
+    assert.equal(c.PORT, 3000);
+    assert.equal(c.REDIS_URL, 'redis://127.0.0.1:6379');
+    assert.equal(c.DATABASE_URL_EXPLICIT, false);
+    assert.equal(loadConfig({ DATABASE_URL: 'postgresql://x@h/db' }).DATABASE_URL_EXPLICIT, true);
+  });
+
+  test('a bad value throws one line naming the variable, what it expects and what it got', () => {
+    const cases: [string, string, RegExp][] = [
+      ['PORT', '70000', /^invalid setting PORT: expected .*, got "70000"$/],
+      ['TASK_CONCURRENCY', '1.5', /^invalid setting TASK_CONCURRENCY: expected an integer from 1 to 1000, got "1.5"$/],
+      ['DATABASE_URL', 'nope', /^invalid setting DATABASE_URL: expected .*, got "nope"$/],
+      ['LOG_LEVEL', 'chatty', /^invalid setting LOG_LEVEL: expected .*, got "chatty"$/],
+      ['TRUST_PROXY', 'maybe', /^invalid setting TRUST_PROXY: /],
+    ];
+    for (const [name, value, pattern] of cases) {
+      assert.throws(
+        () => loadConfig({ [name]: value }),
+        (e: Error) => e instanceof ConfigError && pattern.test(e.message) && !e.message.includes('\n'),
+        name,
+      );
+    }
+    assert.throws(
+      () => loadConfig({ TASK_BACKOFF_BASE_MS: '5000', TASK_BACKOFF_MAX_MS: '1000' }),
+      /TASK_BACKOFF_BASE_MS/,
+    );
+  });
+
+  test('the README lists every setting', () => {
+    const readme = readFileSync(join(__dirname, '../../../../README.md'), 'utf8');
+    const missing = Object.keys(CONFIG_SPEC).filter((name) => !readme.includes(`\`${name}\``));
+    assert.deepEqual(missing, []);
+  });
+});
