@@ -1,6 +1,7 @@
 import { mkdirSync, readFileSync, writeFileSync, existsSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Redis } from 'ioredis';
+import { Client } from 'pg';
 import { generateApiKeySecret } from '@baton/core';
 import type { Config } from '@baton/config';
 import {
@@ -53,13 +54,16 @@ export async function createRuntime(config: Config, opts: RuntimeOptions): Promi
     log: infoLine,
   });
   if (opts.migrate) {
-    const { applied } = await migrateDeploy({ databaseUrl: pgInfra.url, log: (msg) => log.info(msg) });
+    const { applied } = await migrateDeploy({
+      databaseUrl: pgInfra.url,
+      maxConnections: pgInfra.maxConnections,
+      log: (msg: string) => log.info(msg),
+    });
     if (applied.length > 0) log.info({ applied }, 'migrations applied');
   }
-  const poolSize =
-    'maxConnections' in pgInfra && typeof pgInfra.maxConnections === 'number'
-      ? pgInfra.maxConnections
-      : config.DATABASE_POOL_SIZE;
+  // PGlite takes one connection at a time and notices a closed one a moment late: wait until it takes ours.
+  if (pgInfra.maxConnections === 1) await waitUntilConnectable(pgInfra.url);
+  const poolSize = pgInfra.maxConnections ?? config.DATABASE_POOL_SIZE;
   const prisma = createPrismaClient({ url: pgInfra.url, poolSize });
   const redis = createRedis(redisInfra.url, { blocking: false, name: `${opts.name}:edge` });
   redis.on('error', () => undefined); // surfaced by /readyz and 503s, not as crashes
@@ -108,4 +112,22 @@ function loadOrCreateAdminKey(dataDir: string, log: Logger): string {
   writeFileSync(file, `${secret}\n`, { mode: 0o600, flag: 'wx' });
   log.warn({ file }, 'ADMIN_API_KEY is not set; generated an admin key into this file');
   return secret;
+}
+
+async function waitUntilConnectable(url: string, timeoutMs = 10_000): Promise<void> {
+  const until = Date.now() + timeoutMs;
+  for (;;) {
+    const client = new Client({ connectionString: url });
+    client.on('error', () => undefined);
+    try {
+      await client.connect();
+      await client.query('SELECT 1');
+      await client.end();
+      return;
+    } catch (error) {
+      await client.end().catch(() => undefined);
+      if (Date.now() > until) throw error;
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  }
 }

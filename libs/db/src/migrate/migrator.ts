@@ -37,6 +37,11 @@ const PG_TEXT_OID = 25;
 
 export interface DeployOptions {
   databaseUrl: string;
+  /**
+   * Connections the server accepts from this process. 1 for the embedded PGlite fallback: the migrator then uses one
+   * connection and no advisory lock (PGlite data belongs to one process, so there is no concurrent migrator).
+   */
+  maxConnections?: number;
   migrationsDir?: string;
   schemaPath?: string;
   log?: (msg: string) => void;
@@ -68,8 +73,10 @@ export async function migrateDeploy(opts: DeployOptions): Promise<{ applied: str
   const target = parseTarget(opts.databaseUrl);
   const migrationsList = await readMigrations(opts.migrationsDir ?? fromRepoRoot('prisma/migrations'));
   const datamodels = await readDatamodels(opts.schemaPath ?? fromRepoRoot('prisma/schema.prisma'));
-  return withMigrationLock(target, log, async () => {
-    const factory = new PgAdapterFactory(target.connectionString, target.schema, target.maintenanceUrl);
+  const single = opts.maxConnections === 1;
+  const lock = single ? <T>(_t: Target, _l: typeof log, fn: () => Promise<T>) => fn() : withMigrationLock;
+  return lock(target, log, async () => {
+    const factory = new PgAdapterFactory(target.connectionString, target.schema, target.maintenanceUrl, single ? 1 : 2);
     const output = await withEngine(factory, datamodels, (engine) =>
       engine.applyMigrations({ migrationsList, filters: NO_FILTERS }),
     ).catch((error: unknown) => {
@@ -353,10 +360,11 @@ class PgAdapterFactory implements SqlMigrationAwareDriverAdapterFactory {
     private readonly connectionString: string,
     private readonly schema: string | undefined,
     private readonly maintenanceUrl: string,
+    private readonly poolSize = 2,
   ) {}
 
   async connect(): Promise<SqlDriverAdapter> {
-    return this.track(await openAdapter(this.connectionString, this.schema, this.recordFailure));
+    return this.track(await openAdapter(this.connectionString, this.schema, this.recordFailure, this.poolSize));
   }
 
   /**
@@ -416,8 +424,9 @@ async function openAdapter(
   connectionString: string,
   schema: string | undefined,
   onScriptError: (script: string, error: PgError) => void,
+  poolSize = 2,
 ): Promise<SqlDriverAdapter> {
-  const pool = reportCharAsText(new Pool({ connectionString, max: 2 }));
+  const pool = reportCharAsText(new Pool({ connectionString, max: poolSize }));
   const inner = await new PrismaPg(pool, { ...(schema ? { schema } : {}), disposeExternalPool: true }).connect();
   return {
     provider: inner.provider,

@@ -1,0 +1,238 @@
+// `npm run bench`: how much of raw BullMQ's throughput survives the trip through Baton.
+//
+// In one process, on the same Redis:
+//   (a) raw BullMQ: CLIENTS concurrent producers `queue.add` N no-op jobs while one Worker (concurrency C) runs them;
+//   (b) Baton: CLIENTS concurrent HTTP clients `POST /v1/tasks` N `noop` tasks to the real API, which the real worker
+//       (TASK_CONCURRENCY = C) runs, until Postgres holds every task as succeeded.
+// Prints jobs/s, submit and enqueue-to-start latency (p50/p99) for both, and the ratio b/a (target: at least 0.25).
+// Settings: BENCH_N (default 20000), BENCH_CONCURRENCY (worker concurrency of both, default 32), BENCH_CLIENTS
+// (default 32), DATABASE_POOL_SIZE (passed to Baton when set). Exits non-zero only when something failed.
+import IORedis, { type Redis } from 'ioredis';
+import { Client } from 'pg';
+import { Queue, Worker, type Job } from 'bullmq';
+import { dropPrefix, rand, startBaton, TEST_REDIS_URL, type Harness } from '../test/support/harness';
+import {
+  httpClient,
+  intFromEnv,
+  pollUntil,
+  round,
+  runPool,
+  stopwatch,
+  summarize,
+  table,
+  type Summary,
+} from './support';
+
+const N = intFromEnv('BENCH_N', 20_000);
+const CLIENTS = intFromEnv('BENCH_CLIENTS', 32);
+const CONCURRENCY = intFromEnv('BENCH_CONCURRENCY', 32);
+const TARGET_RATIO = 0.25;
+/** A run that makes no progress for this long has failed (a lost job, a dead worker), rather than hanging forever. */
+const STALLED_MS = 60_000;
+/** Baton's task jobs keep 1000 completed / 5000 failed jobs in Redis; raw BullMQ gets the same, for fairness. */
+const RAW_JOB_OPTIONS = { removeOnComplete: { count: 1000 }, removeOnFail: { count: 5000 } };
+
+interface Result {
+  jobsPerSecond: number;
+  elapsedMs: number;
+  submitMs: Summary;
+  enqueueToStartMs: Summary;
+}
+
+/** (a) BullMQ alone: the ceiling this Redis and this machine allow for add + process + complete. */
+async function rawBullmq(): Promise<Result & { completed: number }> {
+  const prefix = `bench_raw_${rand(4)}`;
+  // Two connections, as Baton has: producers must not queue behind the worker's blocking commands.
+  const producerConnection: Redis = new IORedis(TEST_REDIS_URL, { maxRetriesPerRequest: null });
+  const workerConnection: Redis = new IORedis(TEST_REDIS_URL, { maxRetriesPerRequest: null });
+  const queue = new Queue('tasks', { connection: producerConnection, prefix });
+  const submitMs = new Float64Array(N);
+  const startMs: number[] = [];
+  let completed = 0;
+  let failedJob: Error | undefined;
+  let elapsedMs = 0;
+  let clock = stopwatch();
+  const worker = new Worker(
+    'tasks',
+    (job: Job) => {
+      // job.timestamp is set by the producer when it builds the job, just before sending it.
+      startMs.push(Date.now() - job.timestamp);
+      return Promise.resolve({ ok: true });
+    },
+    { connection: workerConnection, prefix, concurrency: CONCURRENCY },
+  );
+  // 'completed' fires once the job has been moved to completed in Redis: that, not the processor's return, is done.
+  worker.on('completed', () => {
+    if (++completed === N) elapsedMs = clock();
+  });
+  worker.on('failed', (job, error) => {
+    failedJob ??= new Error(`raw job ${job?.id} failed: ${error.message}`);
+  });
+  try {
+    await worker.waitUntilReady();
+    await queue.waitUntilReady();
+    clock = stopwatch();
+    await runPool(CLIENTS, N, async (i) => {
+      const t = stopwatch();
+      await queue.add('noop', { i }, RAW_JOB_OPTIONS);
+      submitMs[i] = t();
+    });
+    // The clock stopped in the 'completed' handler; this only waits for it, or gives up on a stalled run.
+    await pollUntil(() => Promise.resolve(completed === N || failedJob !== undefined), {
+      everyMs: 20,
+      stalledMs: STALLED_MS,
+      progress: () => completed,
+      what: 'raw BullMQ jobs to complete',
+    });
+    if (failedJob) throw failedJob;
+    return {
+      jobsPerSecond: (N / elapsedMs) * 1000,
+      elapsedMs,
+      submitMs: summarize(submitMs),
+      enqueueToStartMs: summarize(startMs),
+      completed,
+    };
+  } finally {
+    await worker.close().catch(() => undefined);
+    await queue.close().catch(() => undefined);
+    producerConnection.disconnect();
+    workerConnection.disconnect();
+    await dropPrefix(TEST_REDIS_URL, prefix);
+  }
+}
+
+/** (b) The same work through the API and the worker: Postgres first, then BullMQ, and the row updated twice per run. */
+async function baton(): Promise<Result & { succeededRows: number; otherRows: Record<string, number> }> {
+  const h: Harness = await startBaton({
+    TASK_CONCURRENCY: String(CONCURRENCY),
+    // Limits are correct behaviour, but here they would measure the limit instead of the service.
+    RATE_LIMIT_PER_SECOND: '1000000',
+    RATE_LIMIT_BURST: '1000000',
+    BACKLOG_LIMIT: '100000000',
+    // A log line per request costs CPU that the raw run does not spend; the output says logs are off.
+    LOG_LEVEL: 'silent',
+    ...(process.env.DATABASE_POOL_SIZE ? { DATABASE_POOL_SIZE: process.env.DATABASE_POOL_SIZE } : {}),
+  });
+  const client = httpClient(h.url, CLIENTS);
+  // Progress is polled on a connection of our own, so the bench does not take connections from the service's pool.
+  const pg = new Client({ connectionString: h.databaseUrl });
+  try {
+    await pg.connect();
+    const { key } = await h.tenant('member');
+    const auth = { authorization: `Bearer ${key}` };
+    const submitMs = new Float64Array(N);
+    const startedAt = Date.now(); // wall clock, to compare with finished_at, which the worker sets with new Date()
+    const clock = stopwatch();
+    await runPool(CLIENTS, N, async (i) => {
+      const t = stopwatch();
+      const reply = await client.post('/v1/tasks', { handler: 'noop', payload: { i } }, auth);
+      submitMs[i] = t();
+      if (reply.status !== 202) throw new Error(`POST /v1/tasks answered ${reply.status}: ${reply.body.slice(0, 500)}`);
+    });
+
+    // Done means every row reads succeeded: one count every 100 ms, not a GET per task, which would load the API.
+    let succeeded = 0;
+    let failed = 0;
+    await pollUntil(
+      async () => {
+        const { rows } = await pg.query<{ ok: number; bad: number }>(
+          `SELECT (SELECT count(*) FROM tasks WHERE status = 'succeeded')::int AS ok,
+                  (SELECT count(*) FROM tasks WHERE status IN ('failed', 'cancelled'))::int AS bad`,
+        );
+        succeeded = rows[0].ok;
+        failed = rows[0].bad;
+        return succeeded + failed >= N;
+      },
+      { everyMs: 100, stalledMs: STALLED_MS, progress: () => succeeded + failed, what: 'Baton tasks to succeed' },
+    );
+    const polledMs = clock();
+
+    // The figures come from the rows themselves, through the service's own client, now that the run is over.
+    // created_at is the insert (before the enqueue), started_at the worker's claim: both Postgres' now(), one clock.
+    const [stats] = await h.runtime.prisma.$queryRaw<
+      { p50: number; p99: number; max: number; count: number; lastFinished: Date | null }[]
+    >`
+      SELECT percentile_cont(0.5) WITHIN GROUP (ORDER BY ms) AS p50,
+             percentile_cont(0.99) WITHIN GROUP (ORDER BY ms) AS p99,
+             max(ms) AS max, count(*)::int AS count, max(finished_at) AS "lastFinished"
+      FROM (SELECT extract(epoch FROM started_at - created_at)::float8 * 1000 AS ms, finished_at
+            FROM tasks WHERE status = 'succeeded') s`;
+    const byStatus = await h.runtime.prisma.$queryRaw<{ status: string; n: number }[]>`
+      SELECT status::text AS status, count(*)::int AS n FROM tasks GROUP BY status`;
+    const succeededRows = byStatus.find((r) => r.status === 'succeeded')?.n ?? 0;
+    const otherRows = Object.fromEntries(byStatus.filter((r) => r.status !== 'succeeded').map((r) => [r.status, r.n]));
+    if (succeededRows !== N) {
+      throw new Error(
+        `Postgres holds ${succeededRows} succeeded tasks, expected ${N} (others: ${JSON.stringify(otherRows)})`,
+      );
+    }
+    // The last finished_at is when the work ended; the poll only notices it up to 100 ms (and a query) later.
+    const elapsedMs = stats.lastFinished ? Math.min(polledMs, stats.lastFinished.getTime() - startedAt) : polledMs;
+    return {
+      jobsPerSecond: (N / elapsedMs) * 1000,
+      elapsedMs,
+      submitMs: summarize(submitMs),
+      enqueueToStartMs: { p50: stats.p50, p99: stats.p99, max: stats.max, count: stats.count },
+      succeededRows,
+      otherRows,
+    };
+  } finally {
+    client.close();
+    await pg.end().catch(() => undefined);
+    await h.close();
+  }
+}
+
+async function main(): Promise<void> {
+  const settings = { n: N, clients: CLIENTS, concurrency: CONCURRENCY, redis: TEST_REDIS_URL };
+  console.log(`tasks bench: ${JSON.stringify(settings)}; raw BullMQ first, then Baton, each on a fresh queue prefix`);
+  console.log('Baton runs with LOG_LEVEL=silent (a log line per request costs CPU), rate and backlog limits raised');
+  console.log('clients, API, worker and raw BullMQ all share this one process and its cores\n');
+
+  const raw = await rawBullmq();
+  console.log(`raw BullMQ: ${N} jobs in ${round(raw.elapsedMs)} ms`);
+  const b = await baton();
+  console.log(`Baton: ${N} tasks in ${round(b.elapsedMs)} ms; Postgres tasks succeeded: ${b.succeededRows} of ${N}\n`);
+
+  const ratio = b.jobsPerSecond / raw.jobsPerSecond;
+  console.log(
+    table(
+      ['', 'raw BullMQ', 'Baton'],
+      [
+        ['jobs/s', raw.jobsPerSecond, b.jobsPerSecond],
+        ['elapsed ms (first submit to last finished)', raw.elapsedMs, b.elapsedMs],
+        ['submit p50 ms', raw.submitMs.p50, b.submitMs.p50],
+        ['submit p99 ms', raw.submitMs.p99, b.submitMs.p99],
+        ['enqueue-to-start p50 ms', raw.enqueueToStartMs.p50, b.enqueueToStartMs.p50],
+        ['enqueue-to-start p99 ms', raw.enqueueToStartMs.p99, b.enqueueToStartMs.p99],
+      ],
+    ),
+  );
+  const verdict = ratio >= TARGET_RATIO ? 'meets target' : 'below target';
+  console.log(`\nratio Baton/raw: ${round(ratio)} (target >= ${TARGET_RATIO}: ${verdict})`);
+  console.log(`Postgres tasks with status succeeded: ${b.succeededRows} (N = ${N})`);
+
+  const figures = (r: Result) => ({
+    jobsPerSecond: round(r.jobsPerSecond),
+    elapsedMs: round(r.elapsedMs),
+    submitP50Ms: round(r.submitMs.p50),
+    submitP99Ms: round(r.submitMs.p99),
+    enqueueToStartP50Ms: round(r.enqueueToStartMs.p50),
+    enqueueToStartP99Ms: round(r.enqueueToStartMs.p99),
+  });
+  console.log(
+    JSON.stringify({
+      ...settings,
+      raw: { ...figures(raw), completed: raw.completed },
+      baton: { ...figures(b), succeededRows: b.succeededRows, otherRows: b.otherRows, logLevel: 'silent' },
+      ratio: Math.round(ratio * 1000) / 1000,
+      target: TARGET_RATIO,
+      meetsTarget: ratio >= TARGET_RATIO,
+    }),
+  );
+}
+
+main().catch((error: unknown) => {
+  console.error('tasks bench failed:', error);
+  process.exitCode = 1;
+});
