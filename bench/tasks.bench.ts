@@ -1,16 +1,21 @@
 // `npm run bench`: how much of raw BullMQ's throughput survives the trip through Baton.
 //
-// In one process, on the same Redis:
-//   (a) raw BullMQ: CLIENTS concurrent producers `queue.add` N no-op jobs while one Worker (concurrency C) runs them;
-//   (b) Baton: CLIENTS concurrent HTTP clients `POST /v1/tasks` N `noop` tasks to the real API, which the real worker
-//       (TASK_CONCURRENCY = C) runs, until Postgres holds every task as succeeded.
+// On the same Redis, in one run:
+//   (a) raw BullMQ: CLIENTS concurrent producers `queue.add` N no-op jobs while one Worker (concurrency C) runs them,
+//       all in this process;
+//   (b) Baton: CLIENTS concurrent HTTP clients in this process `POST /v1/tasks` N `noop` tasks to the real API, which
+//       the real worker (TASK_CONCURRENCY = C) runs, until Postgres holds every task as succeeded. BENCH_LAYOUT=processes
+//       (the default) runs the API and the worker as their own processes (`start:api`, `start:worker`), as Baton is
+//       deployed; BENCH_LAYOUT=single boots both inside this process, beside the clients.
 // Prints jobs/s, submit and enqueue-to-start latency (p50/p99) for both, and the ratio b/a (target: at least 0.25).
 // Settings: BENCH_N (default 20000), BENCH_CONCURRENCY (worker concurrency of both, default 32), BENCH_CLIENTS
 // (default 32), DATABASE_POOL_SIZE (passed to Baton when set). Exits non-zero only when something failed.
 import IORedis, { type Redis } from 'ioredis';
 import { Client } from 'pg';
 import { Queue, Worker, type Job } from 'bullmq';
-import { dropPrefix, rand, startBaton, TEST_REDIS_URL, type Harness } from '../test/support/harness';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { createServer } from 'node:net';
+import { dropPrefix, freshDatabase, rand, startBaton, TEST_REDIS_URL } from '../test/support/harness';
 import {
   httpClient,
   intFromEnv,
@@ -26,6 +31,7 @@ import {
 const N = intFromEnv('BENCH_N', 20_000);
 const CLIENTS = intFromEnv('BENCH_CLIENTS', 32);
 const CONCURRENCY = intFromEnv('BENCH_CONCURRENCY', 32);
+const LAYOUT = process.env.BENCH_LAYOUT === 'single' ? 'single' : 'processes';
 const TARGET_RATIO = 0.25;
 /** A run that makes no progress for this long has failed (a lost job, a dead worker), rather than hanging forever. */
 const STALLED_MS = 60_000;
@@ -39,8 +45,20 @@ interface Result {
   enqueueToStartMs: Summary;
 }
 
+/**
+ * The options Baton gives every task job (libs/tasks TaskQueue): its own id, a priority, attempts and backoff. The
+ * second raw run uses them too, to show what BullMQ itself costs once jobs carry what a real service needs.
+ */
+const BATON_LIKE_OPTIONS = (i: number) => ({
+  ...RAW_JOB_OPTIONS,
+  jobId: `job-${i}`,
+  priority: 5,
+  attempts: 3,
+  backoff: { type: 'exponential', delay: 1000 },
+});
+
 /** (a) BullMQ alone: the ceiling this Redis and this machine allow for add + process + complete. */
-async function rawBullmq(): Promise<Result & { completed: number }> {
+async function rawBullmq(withBatonOptions = false): Promise<Result & { completed: number }> {
   const prefix = `bench_raw_${rand(4)}`;
   // Two connections, as Baton has: producers must not queue behind the worker's blocking commands.
   const producerConnection: Redis = new IORedis(TEST_REDIS_URL, { maxRetriesPerRequest: null });
@@ -74,7 +92,7 @@ async function rawBullmq(): Promise<Result & { completed: number }> {
     clock = stopwatch();
     await runPool(CLIENTS, N, async (i) => {
       const t = stopwatch();
-      await queue.add('noop', { i }, RAW_JOB_OPTIONS);
+      await queue.add('noop', { i }, withBatonOptions ? BATON_LIKE_OPTIONS(i) : RAW_JOB_OPTIONS);
       submitMs[i] = t();
     });
     // The clock stopped in the 'completed' handler; this only waits for it, or gives up on a stalled run.
@@ -101,24 +119,116 @@ async function rawBullmq(): Promise<Result & { completed: number }> {
   }
 }
 
+/** A running Baton: where its API listens, its admin key and database, and how to stop it. */
+interface Deployment {
+  url: string;
+  adminKey: string;
+  databaseUrl: string;
+  close(): Promise<void>;
+}
+
+const BATON_ENV = {
+  TASK_CONCURRENCY: String(CONCURRENCY),
+  // Limits are correct behaviour, but here they would measure the limit instead of the service.
+  RATE_LIMIT_PER_SECOND: '1000000',
+  RATE_LIMIT_BURST: '1000000',
+  BACKLOG_LIMIT: '100000000',
+  // A log line per request costs CPU that the raw run does not spend; the output says logs are off.
+  LOG_LEVEL: 'silent',
+  ...(process.env.DATABASE_POOL_SIZE ? { DATABASE_POOL_SIZE: process.env.DATABASE_POOL_SIZE } : {}),
+};
+
+async function inThisProcess(): Promise<Deployment> {
+  const h = await startBaton(BATON_ENV);
+  return { url: h.url, adminKey: h.adminKey, databaseUrl: h.databaseUrl, close: () => h.close() };
+}
+
+async function freePort(): Promise<number> {
+  return new Promise((resolve) => {
+    const srv = createServer().listen(0, '127.0.0.1', () => {
+      const { port } = srv.address() as { port: number };
+      srv.close(() => resolve(port));
+    });
+  });
+}
+
+/** The API and the worker as separate processes, from the built apps, as `npm run start:api` / `start:worker` run. */
+async function asProcesses(): Promise<Deployment> {
+  const db = await freshDatabase();
+  const prefix = `bench_baton_${rand(4)}`;
+  const port = await freePort();
+  const adminKey = `bk_bench_${rand(16)}`;
+  const env = {
+    ...process.env,
+    ...BATON_ENV,
+    DATABASE_URL: db.url,
+    REDIS_URL: TEST_REDIS_URL,
+    QUEUE_PREFIX: prefix,
+    ADMIN_API_KEY: adminKey,
+    PORT: String(port),
+    HOST: '127.0.0.1',
+  };
+  const children: ChildProcess[] = [];
+  const start = (main: string) => {
+    const flags = process.env.BENCH_CHILD_FLAGS ? process.env.BENCH_CHILD_FLAGS.split(' ') : [];
+    const child = spawn(process.execPath, [...flags, main], { env, stdio: ['ignore', 'ignore', 'inherit'] });
+    children.push(child);
+    return child;
+  };
+  const url = `http://127.0.0.1:${port}`;
+  start('dist/apps/api/src/main.js');
+  await pollUntil(
+    async () =>
+      (await fetch(`${url}/healthz`)
+        .then((r) => r.ok)
+        .catch(() => false)) as boolean,
+    {
+      everyMs: 100,
+      stalledMs: 60_000,
+      progress: () => 0,
+      what: 'the API to listen',
+    },
+  );
+  start('dist/apps/worker/src/main.js'); // the API has migrated the database by now
+  return {
+    url,
+    adminKey,
+    databaseUrl: db.url,
+    async close() {
+      await Promise.all(
+        children.map(
+          (c) => new Promise((r) => (c.exitCode !== null ? r(null) : (c.once('exit', r), c.kill('SIGTERM')))),
+        ),
+      );
+      await dropPrefix(TEST_REDIS_URL, prefix);
+      await db.drop();
+    },
+  };
+}
+
+async function tenantKey(d: Deployment): Promise<string> {
+  const call = async (path: string, body: unknown) => {
+    const res = await fetch(d.url + path, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${d.adminKey}`, 'content-type': 'application/json' },
+      body: JSON.stringify(body),
+    });
+    if (res.status !== 201) throw new Error(`POST ${path} answered ${res.status}`);
+    return (await res.json()) as { id: string; secret: string };
+  };
+  const tenant = await call('/v1/tenants', { name: 'bench' });
+  return (await call(`/v1/tenants/${tenant.id}/api-keys`, { role: 'member' })).secret;
+}
+
 /** (b) The same work through the API and the worker: Postgres first, then BullMQ, and the row updated twice per run. */
 async function baton(): Promise<Result & { succeededRows: number; otherRows: Record<string, number> }> {
-  const h: Harness = await startBaton({
-    TASK_CONCURRENCY: String(CONCURRENCY),
-    // Limits are correct behaviour, but here they would measure the limit instead of the service.
-    RATE_LIMIT_PER_SECOND: '1000000',
-    RATE_LIMIT_BURST: '1000000',
-    BACKLOG_LIMIT: '100000000',
-    // A log line per request costs CPU that the raw run does not spend; the output says logs are off.
-    LOG_LEVEL: 'silent',
-    ...(process.env.DATABASE_POOL_SIZE ? { DATABASE_POOL_SIZE: process.env.DATABASE_POOL_SIZE } : {}),
-  });
+  const h = LAYOUT === 'single' ? await inThisProcess() : await asProcesses();
   const client = httpClient(h.url, CLIENTS);
   // Progress is polled on a connection of our own, so the bench does not take connections from the service's pool.
   const pg = new Client({ connectionString: h.databaseUrl });
   try {
     await pg.connect();
-    const { key } = await h.tenant('member');
+    const key = await tenantKey(h);
     const auth = { authorization: `Bearer ${key}` };
     const submitMs = new Float64Array(N);
     const startedAt = Date.now(); // wall clock, to compare with finished_at, which the worker sets with new Date()
@@ -149,16 +259,17 @@ async function baton(): Promise<Result & { succeededRows: number; otherRows: Rec
 
     // The figures come from the rows themselves, through the service's own client, now that the run is over.
     // created_at is the insert (before the enqueue), started_at the worker's claim: both Postgres' now(), one clock.
-    const [stats] = await h.runtime.prisma.$queryRaw<
-      { p50: number; p99: number; max: number; count: number; lastFinished: Date | null }[]
-    >`
+    const {
+      rows: [stats],
+    } = await pg.query<{ p50: number; p99: number; max: number; count: number; lastFinished: Date | null }>(`
       SELECT percentile_cont(0.5) WITHIN GROUP (ORDER BY ms) AS p50,
              percentile_cont(0.99) WITHIN GROUP (ORDER BY ms) AS p99,
              max(ms) AS max, count(*)::int AS count, max(finished_at) AS "lastFinished"
       FROM (SELECT extract(epoch FROM started_at - created_at)::float8 * 1000 AS ms, finished_at
-            FROM tasks WHERE status = 'succeeded') s`;
-    const byStatus = await h.runtime.prisma.$queryRaw<{ status: string; n: number }[]>`
-      SELECT status::text AS status, count(*)::int AS n FROM tasks GROUP BY status`;
+            FROM tasks WHERE status = 'succeeded') s`);
+    const { rows: byStatus } = await pg.query<{ status: string; n: number }>(
+      `SELECT status::text AS status, count(*)::int AS n FROM tasks GROUP BY status`,
+    );
     const succeededRows = byStatus.find((r) => r.status === 'succeeded')?.n ?? 0;
     const otherRows = Object.fromEntries(byStatus.filter((r) => r.status !== 'succeeded').map((r) => [r.status, r.n]));
     if (succeededRows !== N) {
@@ -184,32 +295,46 @@ async function baton(): Promise<Result & { succeededRows: number; otherRows: Rec
 }
 
 async function main(): Promise<void> {
-  const settings = { n: N, clients: CLIENTS, concurrency: CONCURRENCY, redis: TEST_REDIS_URL };
+  const settings = { n: N, clients: CLIENTS, concurrency: CONCURRENCY, layout: LAYOUT, redis: TEST_REDIS_URL };
   console.log(`tasks bench: ${JSON.stringify(settings)}; raw BullMQ first, then Baton, each on a fresh queue prefix`);
   console.log('Baton runs with LOG_LEVEL=silent (a log line per request costs CPU), rate and backlog limits raised');
-  console.log('clients, API, worker and raw BullMQ all share this one process and its cores\n');
+  console.log(
+    LAYOUT === 'single'
+      ? 'clients, API, worker and raw BullMQ all share this one process\n'
+      : 'raw BullMQ in this process; Baton as an API process and a worker process, its clients in this process\n',
+  );
 
   const raw = await rawBullmq();
   console.log(`raw BullMQ: ${N} jobs in ${round(raw.elapsedMs)} ms`);
+  const rawOpts = await rawBullmq(true);
+  console.log(`raw BullMQ with Baton's job options: ${N} jobs in ${round(rawOpts.elapsedMs)} ms`);
   const b = await baton();
   console.log(`Baton: ${N} tasks in ${round(b.elapsedMs)} ms; Postgres tasks succeeded: ${b.succeededRows} of ${N}\n`);
 
   const ratio = b.jobsPerSecond / raw.jobsPerSecond;
+  const ratioOpts = b.jobsPerSecond / rawOpts.jobsPerSecond;
+  const row = (label: string, pick: (r: Result) => number): (string | number)[] => [
+    label,
+    pick(raw),
+    pick(rawOpts),
+    pick(b),
+  ];
   console.log(
     table(
-      ['', 'raw BullMQ', 'Baton'],
+      ['', 'raw BullMQ', 'raw + job options', 'Baton'],
       [
-        ['jobs/s', raw.jobsPerSecond, b.jobsPerSecond],
-        ['elapsed ms (first submit to last finished)', raw.elapsedMs, b.elapsedMs],
-        ['submit p50 ms', raw.submitMs.p50, b.submitMs.p50],
-        ['submit p99 ms', raw.submitMs.p99, b.submitMs.p99],
-        ['enqueue-to-start p50 ms', raw.enqueueToStartMs.p50, b.enqueueToStartMs.p50],
-        ['enqueue-to-start p99 ms', raw.enqueueToStartMs.p99, b.enqueueToStartMs.p99],
+        row('jobs/s', (r) => r.jobsPerSecond),
+        row('elapsed ms (first submit to last finished)', (r) => r.elapsedMs),
+        row('submit p50 ms', (r) => r.submitMs.p50),
+        row('submit p99 ms', (r) => r.submitMs.p99),
+        row('enqueue-to-start p50 ms', (r) => r.enqueueToStartMs.p50),
+        row('enqueue-to-start p99 ms', (r) => r.enqueueToStartMs.p99),
       ],
     ),
   );
   const verdict = ratio >= TARGET_RATIO ? 'meets target' : 'below target';
   console.log(`\nratio Baton/raw: ${round(ratio)} (target >= ${TARGET_RATIO}: ${verdict})`);
+  console.log(`ratio Baton/raw with the same job options: ${round(ratioOpts)}`);
   console.log(`Postgres tasks with status succeeded: ${b.succeededRows} (N = ${N})`);
 
   const figures = (r: Result) => ({
@@ -224,6 +349,8 @@ async function main(): Promise<void> {
     JSON.stringify({
       ...settings,
       raw: { ...figures(raw), completed: raw.completed },
+      rawWithJobOptions: { ...figures(rawOpts), completed: rawOpts.completed },
+      ratioWithJobOptions: Math.round(ratioOpts * 1000) / 1000,
       baton: { ...figures(b), succeededRows: b.succeededRows, otherRows: b.otherRows, logLevel: 'silent' },
       ratio: Math.round(ratio * 1000) / 1000,
       target: TARGET_RATIO,

@@ -1,6 +1,6 @@
-import { randomBytes } from 'node:crypto';
 import { NestFactory } from '@nestjs/core';
 import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
+import { randomChunk } from '@baton/core';
 import { metrics } from '@baton/observability';
 import type { Runtime } from '@baton/runtime';
 import { ApiModule } from './api.module';
@@ -23,7 +23,7 @@ export async function createApi(runtime: Runtime): Promise<NestFastifyApplicatio
       const incoming = req.headers['x-request-id'];
       return typeof incoming === 'string' && REQUEST_ID.test(incoming)
         ? incoming
-        : `req_${randomBytes(12).toString('base64url')}`;
+        : `req_${randomChunk(12).toString('base64url')}`;
     },
   });
   const app = await NestFactory.create<NestFastifyApplication>(ApiModule.forRuntime(runtime), adapter, {

@@ -2,7 +2,6 @@ import { Inject, Injectable, type OnApplicationBootstrap, type OnApplicationShut
 import { Worker, type Job } from 'bullmq';
 import type { Redis } from 'ioredis';
 import { ALL_QUEUES, QUEUES, type QueueName } from '@baton/contracts';
-import { runWithContext } from '@baton/observability';
 import { collectHandlers, createRedis, PermanentJobError, type HandlerMap } from '@baton/queue';
 import type { Runtime } from '@baton/runtime';
 import { taskBackoffStrategy } from '@baton/tasks';
@@ -70,10 +69,7 @@ export class QueueWorkers implements OnApplicationBootstrap, OnApplicationShutdo
       (job: Job) => {
         const handler = handlers.get(job.name as never);
         if (!handler) throw new PermanentJobError(`no handler for job ${job.name}`);
-        const data = (job.data ?? {}) as { requestId?: string; tenantId?: string };
-        return runWithContext({ requestId: data.requestId, tenantId: data.tenantId, jobId: job.id }, () =>
-          handler(job),
-        );
+        return handler(job);
       },
       {
         connection,

@@ -171,3 +171,37 @@ describe('access', () => {
     for (const ip of ['8.8.8.8', '1.1.1.1', '2606:4700::1111']) assert.equal(isPrivateAddress(ip), false, ip);
   });
 });
+
+describe('Coalescer', () => {
+  test('merges calls made in the same turn, keeps each result with its caller', async () => {
+    const { Coalescer } = await import('.');
+    const batches: number[][] = [];
+    const c = new Coalescer<number, number>(
+      async (items) => {
+        batches.push(items);
+        await new Promise((r) => setTimeout(r, 5));
+        return items.map((i) => i * 10);
+      },
+      { maxBatch: 4, maxConcurrent: 1 },
+    );
+    const results = await Promise.all([1, 2, 3, 4, 5, 6].map((i) => c.submit(i)));
+    assert.deepEqual(results, [10, 20, 30, 40, 50, 60]);
+    assert.deepEqual(batches, [
+      [1, 2, 3, 4],
+      [5, 6],
+    ]);
+  });
+  test('a failed batch fails its own callers only', async () => {
+    const { Coalescer } = await import('.');
+    let calls = 0;
+    const c = new Coalescer<number, number>(
+      (items) => (++calls === 1 ? Promise.reject(new Error('boom')) : Promise.resolve(items)),
+      { maxBatch: 2, maxConcurrent: 1 },
+    );
+    const settled = await Promise.allSettled([1, 2, 3].map((i) => c.submit(i)));
+    assert.deepEqual(
+      settled.map((s) => s.status),
+      ['rejected', 'rejected', 'fulfilled'],
+    );
+  });
+});

@@ -8,3 +8,4 @@ export * from './pagination';
 export * from './network';
 export * from './access';
 export * from './timeout';
+export * from './coalescer';

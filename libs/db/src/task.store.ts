@@ -1,6 +1,8 @@
-import { newId } from '@baton/core';
+import type { Pool } from 'pg';
+import { Coalescer, newId } from '@baton/core';
 import {
   toTaskView,
+  type Attempt,
   type DeadLetterInfo,
   type NewTask,
   type TaskError,
@@ -8,14 +10,12 @@ import {
   type TaskRecord,
   type TaskStore,
 } from '@baton/tasks';
-import { Prisma, isUniqueViolation, type PrismaClient } from './prisma';
+import { Prisma, type PrismaClient } from './prisma';
+import { claimTasks, finalRow, insertTasks, succeedTasks, TASK_COLUMNS as COLUMNS, type Success } from './task.batches';
 
-// Columns of a TaskRecord, for raw statements that RETURNING a task.
-const TASK_COLUMNS =
-  Prisma.raw(`id, tenant_id AS "tenantId", handler, payload, status::text AS status, progress, result,
-  last_error AS "lastError", attempts, max_attempts AS "maxAttempts", priority, run_at AS "runAt", timeout_ms AS "timeoutMs",
-  deadline_at AS "deadlineAt", dedupe_key AS "dedupeKey", notify, request_id AS "requestId", created_at AS "createdAt",
-  started_at AS "startedAt", finished_at AS "finishedAt"`);
+const TASK_COLUMNS = Prisma.raw(COLUMNS);
+/** Hot-path statements are merged across concurrent requests and jobs (see Coalescer): one round trip for many. */
+const BATCHING = { maxBatch: 500, maxConcurrent: 1 };
 
 const json = (value: unknown): string => JSON.stringify(value ?? null);
 
@@ -28,28 +28,39 @@ function completionEvent(task: TaskRecord): Prisma.Sql {
 }
 
 export class PrismaTaskStore implements TaskStore {
-  constructor(private readonly prisma: PrismaClient) {}
+  private readonly inserts: Coalescer<NewTask, TaskRecord | undefined>;
+  private readonly claims: Coalescer<string, TaskRecord | null>;
+  private readonly successes: Coalescer<Success, boolean>;
+
+  constructor(
+    private readonly prisma: PrismaClient,
+    pool: Pool,
+  ) {
+    this.inserts = new Coalescer(async (tasks) => {
+      const inserted = await insertTasks(pool, tasks);
+      return tasks.map((t) => inserted.get(t.id));
+    }, BATCHING);
+    this.claims = new Coalescer(async (ids) => {
+      const claimed = await claimTasks(pool, [...new Set(ids)]);
+      return ids.map((id) => claimed.get(id) ?? null);
+    }, BATCHING);
+    this.successes = new Coalescer(async (items) => {
+      const changed = await succeedTasks(pool, items);
+      return items.map((s) => changed.has(s.attempt.task.id));
+    }, BATCHING);
+  }
 
   async create(task: NewTask): Promise<{ task: TaskRecord; created: boolean }> {
-    try {
-      const row = await this.prisma.task.create({
-        data: {
-          ...task,
-          payload: task.payload === null ? Prisma.JsonNull : (task.payload as Prisma.InputJsonValue),
-          notify: task.notify === null ? Prisma.JsonNull : (task.notify as Prisma.InputJsonValue),
-        },
-      });
-      return { task: row, created: true };
-    } catch (error) {
-      if (!isUniqueViolation(error)) throw error;
-      const existing = await this.prisma.task.findFirst({
-        where: task.dedupeKey
-          ? { OR: [{ id: task.id }, { tenantId: task.tenantId, dedupeKey: task.dedupeKey }] }
-          : { id: task.id },
-      });
-      if (!existing) throw error;
-      return { task: existing, created: false };
-    }
+    const inserted = await this.inserts.submit(task);
+    if (inserted) return { task: inserted, created: true };
+    // Skipped on conflict: the same id (a retried request) or the same dedupeKey already exists.
+    const existing = await this.prisma.task.findFirst({
+      where: task.dedupeKey
+        ? { OR: [{ id: task.id }, { tenantId: task.tenantId, dedupeKey: task.dedupeKey }] }
+        : { id: task.id },
+    });
+    if (!existing) throw new Error(`task ${task.id} was neither inserted nor found`);
+    return { task: existing, created: false };
   }
 
   async find(id: string, tenantId: string | null): Promise<TaskRecord | null> {
@@ -86,12 +97,16 @@ export class PrismaTaskStore implements TaskStore {
     return (await this.find(id, tenantId)) ?? rows[0] ?? null;
   }
 
-  async start(id: string): Promise<TaskRecord | null> {
-    const rows = await this.prisma.$queryRaw<TaskRecord[]>`
-      UPDATE tasks SET status = 'running', attempts = attempts + 1, started_at = COALESCE(started_at, now()),
+  claim(id: string): Promise<TaskRecord | null> {
+    return this.claims.submit(id);
+  }
+
+  async markRunning({ task, number, startedAt }: Attempt): Promise<boolean> {
+    const changed = await this.prisma.$executeRaw`
+      UPDATE tasks SET status = 'running', attempts = ${number}, started_at = COALESCE(started_at, ${startedAt}),
                        heartbeat_at = now()
-      WHERE id = ${id} AND status IN ('queued', 'running') RETURNING ${TASK_COLUMNS}`;
-    return rows[0] ?? null;
+      WHERE id = ${task.id} AND status IN ('queued', 'running')`;
+    return changed > 0;
   }
 
   async progress(id: string, percent: number): Promise<void> {
@@ -99,33 +114,29 @@ export class PrismaTaskStore implements TaskStore {
       UPDATE tasks SET progress = ${percent}, heartbeat_at = now() WHERE id = ${id} AND status = 'running'`;
   }
 
-  async succeed(task: TaskRecord, result: unknown): Promise<boolean> {
-    const id = task.id;
-    const done: TaskRecord = { ...task, status: 'succeeded', progress: 100, result, finishedAt: new Date() };
-    const changed = await this.prisma.$executeRaw`
-      WITH changed AS (
-        UPDATE tasks SET status = 'succeeded', progress = 100, result = ${json(result)}::jsonb, finished_at = ${done.finishedAt}
-        WHERE id = ${id} AND status = 'running' RETURNING id
-      ) ${completionEvent(done)}`;
-    return changed > 0;
+  succeed(attempt: Attempt, result: unknown): Promise<boolean> {
+    return this.successes.submit({ attempt, result });
   }
 
-  async retrying(id: string, error: TaskError): Promise<void> {
+  async retrying({ task, number, startedAt }: Attempt, error: TaskError): Promise<void> {
     await this.prisma.$executeRaw`
-      UPDATE tasks SET status = 'queued', last_error = ${json(error)}::jsonb WHERE id = ${id} AND status = 'running'`;
+      UPDATE tasks SET status = 'queued', last_error = ${json(error)}::jsonb, attempts = ${number},
+                       started_at = COALESCE(started_at, ${startedAt})
+      WHERE id = ${task.id} AND status IN ('queued', 'running')`;
   }
 
-  async fail(task: TaskRecord, error: TaskError, deadLetter: DeadLetterInfo): Promise<boolean> {
-    const id = task.id;
-    const done: TaskRecord = { ...task, status: 'failed', lastError: error, finishedAt: new Date() };
+  async fail(attempt: Attempt, error: TaskError, deadLetter: DeadLetterInfo): Promise<boolean> {
+    const row = finalRow(attempt);
+    const done: TaskRecord = { ...row, status: 'failed', lastError: error, finishedAt: new Date() };
     const changed = await this.prisma.$executeRaw`
       WITH changed AS (
-        UPDATE tasks SET status = 'failed', last_error = ${json(error)}::jsonb, finished_at = ${done.finishedAt}
-        WHERE id = ${id} AND status IN ('queued', 'running') RETURNING id
+        UPDATE tasks SET status = 'failed', last_error = ${json(error)}::jsonb, finished_at = ${done.finishedAt},
+                         attempts = ${row.attempts}, started_at = ${row.startedAt}
+        WHERE id = ${row.id} AND status IN ('queued', 'running') RETURNING id
       ), dead AS (
         INSERT INTO dead_letters (id, tenant_id, kind, subject_id, queue, job_name, data, error, attempts)
-        SELECT ${newId('deadLetter')}, ${task.tenantId}, 'task', ${id}, ${deadLetter.queue}, ${deadLetter.jobName},
-               ${json(deadLetter.data)}::jsonb, ${json(error)}::jsonb, ${task.attempts}
+        SELECT ${newId('deadLetter')}, ${row.tenantId}, 'task', ${row.id}, ${deadLetter.queue}, ${deadLetter.jobName},
+               ${json(deadLetter.data)}::jsonb, ${json(error)}::jsonb, ${row.attempts}
         FROM changed ON CONFLICT (kind, subject_id, attempts) DO NOTHING
       ) ${completionEvent(done)}`;
     return changed > 0;

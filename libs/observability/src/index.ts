@@ -1,3 +1,2 @@
 export * from './logger';
-export * from './context';
 export * from './metrics';

@@ -6,7 +6,7 @@ import { generateApiKeySecret } from '@baton/core';
 import type { Config } from '@baton/config';
 import {
   AccessStore,
-  createPrismaClient,
+  createDatabase,
   IdempotencyStore,
   migrateDeploy,
   PrismaTaskStore,
@@ -64,7 +64,8 @@ export async function createRuntime(config: Config, opts: RuntimeOptions): Promi
   // PGlite takes one connection at a time and notices a closed one a moment late: wait until it takes ours.
   if (pgInfra.maxConnections === 1) await waitUntilConnectable(pgInfra.url);
   const poolSize = pgInfra.maxConnections ?? config.DATABASE_POOL_SIZE;
-  const prisma = createPrismaClient({ url: pgInfra.url, poolSize });
+  const database = createDatabase({ url: pgInfra.url, poolSize });
+  const { prisma } = database;
   const redis = createRedis(redisInfra.url, { blocking: false, name: `${opts.name}:edge` });
   redis.on('error', () => undefined); // surfaced by /readyz and 503s, not as crashes
   const producerConnection = createRedis(redisInfra.url, { blocking: false, name: `${opts.name}:producer` });
@@ -82,7 +83,7 @@ export async function createRuntime(config: Config, opts: RuntimeOptions): Promi
     redisUrl: redisInfra.url,
     databaseUrl: pgInfra.url,
     adminApiKey: config.ADMIN_API_KEY || loadOrCreateAdminKey(config.DATA_DIR, log),
-    stores: { access, idempotency: new IdempotencyStore(prisma), tasks: new PrismaTaskStore(prisma) },
+    stores: { access, idempotency: new IdempotencyStore(prisma), tasks: new PrismaTaskStore(prisma, database.pool) },
     taskQueue: new TaskQueue(producer),
     handlers: builtInHandlers({
       maxTimeoutMs: config.TASK_HTTP_MAX_TIMEOUT_MS,
@@ -93,7 +94,7 @@ export async function createRuntime(config: Config, opts: RuntimeOptions): Promi
       await producer.close().catch(() => undefined);
       redis.disconnect();
       producerConnection.disconnect();
-      await prisma.$disconnect().catch(() => undefined);
+      await database.close();
       await pgInfra.stop();
       await redisInfra.stop();
     },

@@ -1,4 +1,4 @@
-import { backoffDelay, type BackoffPolicy } from '@baton/core';
+import { backoffDelay, Coalescer, type BackoffPolicy } from '@baton/core';
 import { JobProducer } from '@baton/queue';
 import { delayUntilRun } from './task.rules';
 import type { TaskRecord } from './task.types';
@@ -7,7 +7,20 @@ export const TASK_BACKOFF_TYPE = 'baton';
 
 /** Puts tasks on the tasks queue. The job id is the task id, so enqueueing a task twice is harmless. */
 export class TaskQueue {
+  /** Single enqueues from concurrent requests go out as one addBulk (one round trip, one Lua call per job). */
+  private readonly single = new Coalescer<TaskRecord, void>(
+    async (tasks) => {
+      await this.enqueue(tasks);
+      return tasks.map(() => undefined);
+    },
+    { maxBatch: 500, maxConcurrent: 1 },
+  );
+
   constructor(private readonly producer: JobProducer) {}
+
+  enqueueOne(task: TaskRecord): Promise<void> {
+    return this.single.submit(task);
+  }
 
   async enqueue(tasks: TaskRecord[], now = new Date()): Promise<void> {
     await this.producer.addBulk(

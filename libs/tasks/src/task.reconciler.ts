@@ -55,7 +55,9 @@ export class TaskReconciler {
   private async failAbandoned(task: TaskRecord): Promise<boolean> {
     const job = await this.queue.getJob(task.id);
     const error = describeFailure(new Error(job?.failedReason || 'job failed in the queue'), task.attempts);
-    return this.store.fail(task, error, {
+    // The attempt that BullMQ abandoned has already been counted (or never written): it is not a new one.
+    const attempt = { task, number: Math.max(1, task.attempts), startedAt: task.startedAt ?? new Date() };
+    return this.store.fail(attempt, error, {
       queue: this.queue.name,
       jobName: job?.name ?? 'task.run',
       data: job?.data ?? {},

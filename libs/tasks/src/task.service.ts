@@ -46,7 +46,7 @@ export class TaskService {
     const { task, created } = await this.store.create(planned);
     if (created || task.status === 'queued') {
       try {
-        await withTimeout(this.queue.enqueue([task]), ENQUEUE_TIMEOUT_MS, 'enqueue');
+        await withTimeout(this.queue.enqueueOne(task), ENQUEUE_TIMEOUT_MS, 'enqueue');
       } catch (error) {
         this.log.warn(
           { taskId: task.id, tenantId, err: error },

@@ -7,6 +7,13 @@ export interface TaskLogLine {
   message: string;
 }
 
+/** One run of a task: the row as it was claimed, this attempt's number and when it began. */
+export interface Attempt {
+  task: TaskRecord;
+  number: number;
+  startedAt: Date;
+}
+
 export interface DeadLetterInfo {
   queue: string;
   jobName: string;
@@ -23,15 +30,17 @@ export interface TaskStore {
   appendLog(id: string, level: string, message: string): Promise<void>;
   /** queued|running → cancelled, with its completion event. Returns the task after, or null when unknown. */
   cancel(id: string, tenantId: string | null): Promise<TaskRecord | null>;
-  /** queued|running → running, attempts + 1. Null when the task is terminal (or gone): the job is then dropped. */
-  start(id: string): Promise<TaskRecord | null>;
+  /** The task, if it may still run (queued or running); null when terminal or unknown: its job is then dropped. */
+  claim(id: string): Promise<TaskRecord | null>;
+  /** queued|running → running, recording the attempt. Conditional: a task finished meanwhile stays finished. */
+  markRunning(attempt: Attempt): Promise<boolean>;
   progress(id: string, percent: number): Promise<void>;
-  /** running → succeeded; `task` is the row as `start` returned it (for the completion event). */
-  succeed(task: TaskRecord, result: unknown): Promise<boolean>;
-  /** running → queued with the error; a retry follows after backoff. */
-  retrying(id: string, error: TaskError): Promise<void>;
-  /** → failed, with a dead letter and the completion event, in one transaction. */
-  fail(task: TaskRecord, error: TaskError, deadLetter: DeadLetterInfo): Promise<boolean>;
+  /** queued|running → succeeded with the attempt and its completion event. False when the task had already ended. */
+  succeed(attempt: Attempt, result: unknown): Promise<boolean>;
+  /** queued|running → queued with the error and the attempt; a retry follows after backoff. */
+  retrying(attempt: Attempt, error: TaskError): Promise<void>;
+  /** queued|running → failed, with a dead letter and the completion event, in one statement. */
+  fail(attempt: Attempt, error: TaskError, deadLetter: DeadLetterInfo): Promise<boolean>;
   /** Non-terminal tasks created before `cutoff`, in id order after `afterId`: the reconciler's scan. */
   pending(cutoff: Date, afterId: string | undefined, limit: number): Promise<TaskRecord[]>;
 }

@@ -33,6 +33,10 @@ export class IdempotencyInterceptor implements NestInterceptor {
     if (!options) return next.handle();
     const req = ctx.switchToHttp().getRequest<BatonRequest>();
     const reply = ctx.switchToHttp().getResponse<FastifyReply>();
+    if (req.headers['idempotency-key'] === undefined) {
+      req.reservedId = newId(options.kind); // no key: nothing to look up, no detour through a promise
+      return next.handle();
+    }
     const status = this.reflector.get<number | undefined>(HTTP_CODE_METADATA, ctx.getHandler()) ?? 201;
     return from(this.handle(options, req, reply, status, next));
   }
@@ -45,11 +49,7 @@ export class IdempotencyInterceptor implements NestInterceptor {
     next: CallHandler,
   ): Promise<unknown> {
     const { kind } = options;
-    const header = req.headers['idempotency-key'];
-    if (header === undefined) {
-      req.reservedId = newId(kind);
-      return lastValueFrom(next.handle());
-    }
+    const header = req.headers['idempotency-key']!;
     const key = Array.isArray(header) ? header[0] : header;
     if (!IDEMPOTENCY_KEY_PATTERN.test(key)) {
       throw new BatonError('validation_failed', 'Idempotency-Key must be 1–255 visible ASCII characters', [

@@ -1,0 +1,2 @@
+-- DropIndex
+DROP INDEX "tasks_tenant_id_created_at_idx";
