@@ -178,10 +178,11 @@ async function asProcesses(): Promise<Deployment> {
   const url = `http://127.0.0.1:${port}`;
   start('dist/apps/api/src/main.js');
   await pollUntil(
-    async () =>
-      (await fetch(`${url}/healthz`)
-        .then((r) => r.ok)
-        .catch(() => false)) as boolean,
+    () =>
+      fetch(`${url}/healthz`).then(
+        (r) => r.ok,
+        () => false,
+      ),
     {
       everyMs: 100,
       stalledMs: 60_000,
