@@ -11,15 +11,20 @@ describe('loadConfig', () => {
     assert.equal(c.REDIS_URL, 'redis://127.0.0.1:6379');
     assert.equal(c.DATABASE_URL_EXPLICIT, false);
     assert.equal(loadConfig({ DATABASE_URL: 'postgresql://x@h/db' }).DATABASE_URL_EXPLICIT, true);
+    assert.equal(loadConfig({ DATABASE_URL: '', REDIS_URL: '' }).DATABASE_URL_EXPLICIT, false, 'empty means unset');
   });
 
   test('a bad value throws one line naming the variable, what it expects and what it got', () => {
     const cases: [string, string, RegExp][] = [
-      ['PORT', '70000', /^invalid setting PORT: expected .*, got "70000"$/],
+      ['PORT', '70000', /^invalid setting PORT: expected a port number \(1-65535\), got "70000"$/],
       ['TASK_CONCURRENCY', '1.5', /^invalid setting TASK_CONCURRENCY: expected an integer from 1 to 1000, got "1.5"$/],
-      ['DATABASE_URL', 'nope', /^invalid setting DATABASE_URL: expected .*, got "nope"$/],
-      ['LOG_LEVEL', 'chatty', /^invalid setting LOG_LEVEL: expected .*, got "chatty"$/],
-      ['TRUST_PROXY', 'maybe', /^invalid setting TRUST_PROXY: /],
+      ['DATABASE_URL', 'nope', /^invalid setting DATABASE_URL: expected a URL, got "nope"$/],
+      [
+        'LOG_LEVEL',
+        'chatty',
+        /^invalid setting LOG_LEVEL: expected one of fatal, error, warn, info, debug, trace, silent, got "chatty"$/,
+      ],
+      ['TRUST_PROXY', 'maybe', /^invalid setting TRUST_PROXY: expected true or false, got "maybe"$/],
     ];
     for (const [name, value, pattern] of cases) {
       assert.throws(

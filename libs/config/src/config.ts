@@ -9,6 +9,19 @@ const int = (min: number, max: number) =>
     return n;
   });
 
+/** envalid's own messages ("Invalid url: ...", 'Value "x" not in choices [...]') as what a setting expects. */
+function describeExpected(message: string): string {
+  const choices = /not in choices \[(.*)\]/.exec(message);
+  if (choices) return `one of ${choices[1].replace(/"/g, '').split(',').join(', ')}`;
+  const invalid = /^Invalid (\w+)/.exec(message);
+  if (invalid)
+    return (
+      { url: 'a URL', port: 'a port number (1-65535)', bool: 'true or false', str: 'a string' }[invalid[1]] ??
+      `a valid ${invalid[1]}`
+    );
+  return message || 'a valid value';
+}
+
 /** Thrown by loadConfig: one line naming the variable and what it expects. */
 export class ConfigError extends Error {}
 
@@ -75,12 +88,14 @@ export const CONFIG_SPEC = SPEC;
  * Reads and validates every setting once, at boot. A missing or malformed value throws ConfigError with one line:
  * `VARIABLE: expected ..., got "..."`.
  */
-export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
+export function loadConfig(rawEnv: NodeJS.ProcessEnv = process.env): Config {
+  // An empty variable counts as unset (as `VAR=` in a compose file or a shell means).
+  const env = Object.fromEntries(Object.entries(rawEnv).filter(([, v]) => v !== ''));
   const values = cleanEnv(env, SPEC, {
     reporter: ({ errors }) => {
       const [name, error] = Object.entries(errors)[0] ?? [];
       if (!name || !error) return;
-      const expected = error instanceof EnvMissingError ? 'a value' : error.message || 'a valid value';
+      const expected = error instanceof EnvMissingError ? 'a value' : describeExpected(error.message);
       const got = env[name] === undefined ? 'nothing' : JSON.stringify(env[name]);
       throw new ConfigError(`invalid setting ${name}: expected ${expected}, got ${got}`);
     },
@@ -90,7 +105,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   }
   return Object.freeze({
     ...values,
-    DATABASE_URL_EXPLICIT: Boolean(env.DATABASE_URL),
-    REDIS_URL_EXPLICIT: Boolean(env.REDIS_URL),
+    DATABASE_URL_EXPLICIT: env.DATABASE_URL !== undefined,
+    REDIS_URL_EXPLICIT: env.REDIS_URL !== undefined,
   });
 }
