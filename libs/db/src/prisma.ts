@@ -45,18 +45,3 @@ export function createDatabase(opts: { url: string; poolSize: number }): Databas
     },
   };
 }
-
-/** True when the error is a unique-constraint violation (Prisma P2002 or Postgres 23505). */
-export function isUniqueViolation(error: unknown): boolean {
-  const e = error as {
-    code?: string;
-    cause?: { code?: string };
-    meta?: { driverAdapterError?: { cause?: { kind?: string } } };
-  };
-  return (
-    e?.code === 'P2002' ||
-    e?.code === '23505' ||
-    e?.cause?.code === '23505' ||
-    e?.meta?.driverAdapterError?.cause?.kind === 'UniqueConstraintViolation'
-  );
-}

@@ -8,33 +8,39 @@ export const TASK_COLUMNS = `id, tenant_id AS "tenantId", handler, payload, stat
   timeout_ms AS "timeoutMs", deadline_at AS "deadlineAt", dedupe_key AS "dedupeKey", notify, request_id AS "requestId",
   created_at AS "createdAt", started_at AS "startedAt", finished_at AS "finishedAt"`;
 
-const json = (value: unknown): string => JSON.stringify(value ?? null);
-
 /**
  * Inserts many tasks in one statement (one round trip, one commit). Rows that collide with an existing id or
  * (tenant, dedupeKey) are skipped; the caller looks those up. Returns the inserted rows by id.
  */
 export async function insertTasks(pool: Pool, tasks: NewTask[]): Promise<Map<string, TaskRecord>> {
-  // Only what the database decides comes back; the rest of the record is what we sent.
+  // The batch travels as one JSON document (native JSON.stringify, one parameter) rather than a dozen arrays that
+  // node-pg would escape element by element. Only what the database decides comes back.
   const { rows } = await pool.query<{ id: string; createdAt: Date }>(
     `INSERT INTO tasks (id, tenant_id, handler, payload, max_attempts, priority, run_at, timeout_ms, deadline_at,
                         dedupe_key, notify, request_id)
-     SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::jsonb[], $5::int[], $6::int[], $7::timestamptz[],
-                          $8::int[], $9::timestamptz[], $10::text[], $11::jsonb[], $12::text[])
+     SELECT id, tenant_id, handler, payload, max_attempts, priority, run_at, timeout_ms, deadline_at, dedupe_key,
+            notify, request_id
+     FROM json_to_recordset($1::json) AS t(id text, tenant_id text, handler text, payload jsonb, max_attempts int,
+          priority int, run_at timestamptz, timeout_ms int, deadline_at timestamptz, dedupe_key text, notify jsonb,
+          request_id text)
      ON CONFLICT DO NOTHING RETURNING id, created_at AS "createdAt"`,
     [
-      tasks.map((t) => t.id),
-      tasks.map((t) => t.tenantId),
-      tasks.map((t) => t.handler),
-      tasks.map((t) => (t.payload === null ? null : json(t.payload))),
-      tasks.map((t) => t.maxAttempts),
-      tasks.map((t) => t.priority),
-      tasks.map((t) => t.runAt),
-      tasks.map((t) => t.timeoutMs),
-      tasks.map((t) => t.deadlineAt),
-      tasks.map((t) => t.dedupeKey),
-      tasks.map((t) => (t.notify === null ? null : json(t.notify))),
-      tasks.map((t) => t.requestId),
+      JSON.stringify(
+        tasks.map((t) => ({
+          id: t.id,
+          tenant_id: t.tenantId,
+          handler: t.handler,
+          payload: t.payload,
+          max_attempts: t.maxAttempts,
+          priority: t.priority,
+          run_at: t.runAt,
+          timeout_ms: t.timeoutMs,
+          deadline_at: t.deadlineAt,
+          dedupe_key: t.dedupeKey,
+          notify: t.notify,
+          request_id: t.requestId,
+        })),
+      ),
     ],
   );
   const byId = new Map(tasks.map((t) => [t.id, t]));
@@ -75,14 +81,14 @@ export interface Success {
 export async function succeedTasks(pool: Pool, successes: Success[]): Promise<Set<string>> {
   const finishedAt = new Date();
   const views = successes.map(({ attempt, result }) =>
-    json(toTaskView({ ...finalRow(attempt), status: 'succeeded', progress: 100, result, finishedAt })),
+    toTaskView({ ...finalRow(attempt), status: 'succeeded', progress: 100, result, finishedAt }),
   );
   const { rows } = await pool.query<{ id: string }>(
     `WITH v AS (
-       SELECT * FROM unnest($1::text[], $2::jsonb[], $3::text[], $4::jsonb[], $5::int[], $6::timestamptz[])
-         AS v(id, result, event_id, view, attempts, started_at)
+       SELECT * FROM json_to_recordset($1::json)
+         AS v(id text, result jsonb, event_id text, view jsonb, attempts int, started_at timestamptz)
      ), changed AS (
-       UPDATE tasks t SET status = 'succeeded', progress = 100, result = v.result, finished_at = $7,
+       UPDATE tasks t SET status = 'succeeded', progress = 100, result = v.result, finished_at = $2,
                           attempts = v.attempts, started_at = COALESCE(t.started_at, v.started_at)
        FROM v WHERE t.id = v.id AND t.status IN ('queued', 'running') RETURNING t.id, t.tenant_id
      )
@@ -91,12 +97,16 @@ export async function succeedTasks(pool: Pool, successes: Success[]): Promise<Se
      FROM changed c JOIN v ON v.id = c.id
      ON CONFLICT (dedup_key) DO NOTHING RETURNING subject_id AS id`,
     [
-      successes.map((s) => s.attempt.task.id),
-      successes.map((s) => json(s.result)),
-      successes.map(() => newId('notification')),
-      views,
-      successes.map((s) => s.attempt.number),
-      successes.map((s) => s.attempt.startedAt),
+      JSON.stringify(
+        successes.map((s, i) => ({
+          id: s.attempt.task.id,
+          result: s.result ?? null,
+          event_id: newId('notification'),
+          view: views[i],
+          attempts: s.attempt.number,
+          started_at: s.attempt.startedAt,
+        })),
+      ),
       finishedAt,
     ],
   );

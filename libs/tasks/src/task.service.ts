@@ -23,10 +23,6 @@ export class TaskService {
     private readonly log: Logger,
   ) {}
 
-  knownHandlers(): string[] {
-    return [...this.handlers.keys()];
-  }
-
   /**
    * Stores the task, then enqueues it. Postgres first: if enqueueing fails (Redis away, a crash), the task is still
    * accepted and the reconciler enqueues it later.

@@ -1,5 +1,5 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
-import { IsDefined, IsIn, IsInt, IsISO8601, IsObject, IsOptional, IsString, Length, Max, Min } from 'class-validator';
+import { IsDefined, IsInt, IsISO8601, IsObject, IsOptional, IsString, Length, Max, Min } from 'class-validator';
 import type { CreateTaskInput } from '@baton/tasks';
 
 const WEEK_MS = 7 * 24 * 3600 * 1000;
@@ -109,6 +109,3 @@ export class TaskDto {
   @ApiPropertyOptional({ format: 'date-time' }) deadlineAt?: string;
   @ApiPropertyOptional() dedupeKey?: string;
 }
-
-export const TASK_STATUSES = ['queued', 'running', 'succeeded', 'failed', 'cancelled'];
-export const IsTaskStatus = () => IsIn(TASK_STATUSES);
