@@ -15,8 +15,10 @@ export const TASK_COLUMNS = `id, tenant_id AS "tenantId", handler, payload, stat
 export async function insertTasks(pool: Pool, tasks: NewTask[]): Promise<Map<string, TaskRecord>> {
   // The batch travels as one JSON document (native JSON.stringify, one parameter) rather than a dozen arrays that
   // node-pg would escape element by element. Only what the database decides comes back.
-  const { rows } = await pool.query<{ id: string; createdAt: Date }>(
-    `INSERT INTO tasks (id, tenant_id, handler, payload, max_attempts, priority, run_at, timeout_ms, deadline_at,
+  const { rows } = await pool.query<{ id: string; createdAt: Date }>({
+    // Named: each connection parses and plans it once, then reuses the plan.
+    name: 'baton_insert_tasks',
+    text: `INSERT INTO tasks (id, tenant_id, handler, payload, max_attempts, priority, run_at, timeout_ms, deadline_at,
                         dedupe_key, notify, request_id)
      SELECT id, tenant_id, handler, payload, max_attempts, priority, run_at, timeout_ms, deadline_at, dedupe_key,
             notify, request_id
@@ -24,7 +26,7 @@ export async function insertTasks(pool: Pool, tasks: NewTask[]): Promise<Map<str
           priority int, run_at timestamptz, timeout_ms int, deadline_at timestamptz, dedupe_key text, notify jsonb,
           request_id text)
      ON CONFLICT DO NOTHING RETURNING id, created_at AS "createdAt"`,
-    [
+    values: [
       JSON.stringify(
         tasks.map((t) => ({
           id: t.id,
@@ -42,7 +44,7 @@ export async function insertTasks(pool: Pool, tasks: NewTask[]): Promise<Map<str
         })),
       ),
     ],
-  );
+  });
   const byId = new Map(tasks.map((t) => [t.id, t]));
   return new Map(rows.map((r) => [r.id, newTaskRecord(byId.get(r.id)!, r.createdAt)]));
 }
@@ -62,10 +64,12 @@ const newTaskRecord = (t: NewTask, createdAt: Date): TaskRecord => ({
 
 /** The tasks among `ids` that may still run (queued or running), for many job starts at once. */
 export async function claimTasks(pool: Pool, ids: string[]): Promise<Map<string, TaskRecord>> {
-  const { rows } = await pool.query<TaskRecord>(
-    `SELECT ${TASK_COLUMNS} FROM tasks WHERE id = ANY($1::text[]) AND status IN ('queued', 'running')`,
-    [ids],
-  );
+  const { rows } = await pool.query<TaskRecord>({
+    // Named: each connection parses and plans it once, then reuses the plan.
+    name: 'baton_claim_tasks',
+    text: `SELECT ${TASK_COLUMNS} FROM tasks WHERE id = ANY($1::text[]) AND status IN ('queued', 'running')`,
+    values: [ids],
+  });
   return new Map(rows.map((r) => [r.id, r]));
 }
 
@@ -83,8 +87,10 @@ export async function succeedTasks(pool: Pool, successes: Success[]): Promise<Se
   const views = successes.map(({ attempt, result }) =>
     toTaskView({ ...finalRow(attempt), status: 'succeeded', progress: 100, result, finishedAt }),
   );
-  const { rows } = await pool.query<{ id: string }>(
-    `WITH v AS (
+  const { rows } = await pool.query<{ id: string }>({
+    // Named: each connection parses and plans it once, then reuses the plan.
+    name: 'baton_succeed_tasks',
+    text: `WITH v AS (
        SELECT * FROM json_to_recordset($1::json)
          AS v(id text, result jsonb, event_id text, view jsonb, attempts int, started_at timestamptz)
      ), changed AS (
@@ -96,7 +102,7 @@ export async function succeedTasks(pool: Pool, successes: Success[]): Promise<Se
      SELECT v.event_id, c.tenant_id, 'task.completed', 'task', c.id, 'task.completed:' || c.id, v.view
      FROM changed c JOIN v ON v.id = c.id
      ON CONFLICT (dedup_key) DO NOTHING RETURNING subject_id AS id`,
-    [
+    values: [
       JSON.stringify(
         successes.map((s, i) => ({
           id: s.attempt.task.id,
@@ -109,7 +115,7 @@ export async function succeedTasks(pool: Pool, successes: Success[]): Promise<Se
       ),
       finishedAt,
     ],
-  );
+  });
   return new Set(rows.map((r) => r.id));
 }
 
