@@ -9,6 +9,10 @@ import { IdempotencyInterceptor } from './common/idempotency.interceptor';
 import { RateLimitGuard } from './common/rate-limit.guard';
 import { RUNTIME } from './common/tokens';
 import { HealthController } from './health/health.controller';
+import { DeadLettersController } from './operators/dead-letters.controller';
+import { JobsController } from './operators/jobs.controller';
+import { QueuesController } from './operators/queues.controller';
+import { TaskServiceProvider } from './tasks/task-service.provider';
 import { TasksController } from './tasks/tasks.controller';
 import { TenantsController } from './tenants/tenants.controller';
 
@@ -17,10 +21,18 @@ export class ApiModule {
   static forRuntime(runtime: Runtime): DynamicModule {
     return {
       module: ApiModule,
-      controllers: [HealthController, TasksController, TenantsController],
+      controllers: [
+        HealthController,
+        TasksController,
+        TenantsController,
+        QueuesController,
+        JobsController,
+        DeadLettersController,
+      ],
       providers: [
         { provide: RUNTIME, useValue: runtime },
         ApiKeys,
+        TaskServiceProvider,
         Backpressure,
         // Order matters: who calls, then how fast, then whether the system can take more.
         { provide: APP_GUARD, useClass: AuthGuard },

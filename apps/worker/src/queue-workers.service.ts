@@ -1,5 +1,5 @@
 import { Inject, Injectable, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
-import { Worker, type Job } from 'bullmq';
+import { MetricsTime, Worker, type Job } from 'bullmq';
 import type { Redis } from 'ioredis';
 import { ALL_QUEUES, QUEUES, type QueueName } from '@baton/contracts';
 import { collectHandlers, createRedis, PermanentJobError, type HandlerMap } from '@baton/queue';
@@ -8,6 +8,9 @@ import { taskBackoffStrategy } from '@baton/tasks';
 import { MaintenanceProcessor } from './processors/maintenance.processor';
 import { TaskProcessor } from './processors/task.processor';
 import { RUNTIME } from './tokens';
+
+/** How often finished history past its retention is purged. */
+const PURGE_EVERY_MS = 3600_000;
 
 /** Which queues this process consumes: WORKER_QUEUES is `all` or a comma list of queue names. */
 export function parseWorkerQueues(value: string): QueueName[] {
@@ -74,6 +77,8 @@ export class QueueWorkers implements OnApplicationBootstrap, OnApplicationShutdo
       {
         connection,
         prefix: config.QUEUE_PREFIX,
+        // Per-minute completion and failure counts kept in Redis: jobs/s for operators and Retry-After estimates.
+        metrics: { maxDataPoints: MetricsTime.ONE_WEEK },
         concurrency: queue === QUEUES.tasks ? config.TASK_CONCURRENCY : 1,
         settings: {
           backoffStrategy: taskBackoffStrategy({
@@ -89,13 +94,13 @@ export class QueueWorkers implements OnApplicationBootstrap, OnApplicationShutdo
   }
 
   private async scheduleMaintenance(): Promise<void> {
-    await this.runtime.producer
-      .queue(QUEUES.maintenance)
-      .upsertJobScheduler(
-        'reconcile',
-        { every: this.runtime.config.RECONCILE_INTERVAL_MS },
-        { name: 'maintenance.reconcile', data: {} },
-      );
+    const queue = this.runtime.producer.queue(QUEUES.maintenance);
+    await queue.upsertJobScheduler(
+      'reconcile',
+      { every: this.runtime.config.RECONCILE_INTERVAL_MS },
+      { name: 'maintenance.reconcile', data: {} },
+    );
+    await queue.upsertJobScheduler('purge', { every: PURGE_EVERY_MS }, { name: 'maintenance.purge', data: {} });
   }
 
   private async listenForCancels(): Promise<void> {

@@ -9,6 +9,7 @@ export interface TraceIds {
 export interface JobPayloads {
   'task.run': TraceIds & { taskId: string; tenantId: string };
   'maintenance.reconcile': TraceIds;
+  'maintenance.purge': TraceIds;
 }
 export type JobName = keyof JobPayloads;
 
@@ -16,6 +17,7 @@ export type JobName = keyof JobPayloads;
 export const JOB_QUEUE: { readonly [K in JobName]: QueueName } = {
   'task.run': QUEUES.tasks,
   'maintenance.reconcile': QUEUES.maintenance,
+  'maintenance.purge': QUEUES.maintenance,
 };
 
 export const JOB_NAMES = Object.keys(JOB_QUEUE) as JobName[];

@@ -3,3 +3,4 @@ export * from './access.store';
 export * from './idempotency.store';
 export * from './task.store';
 export { migrateDeploy, createMigration } from './migrate/migrator';
+export * from './dead-letter.store';

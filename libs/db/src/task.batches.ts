@@ -4,7 +4,7 @@ import { toTaskView, type Attempt, type NewTask, type TaskRecord } from '@baton/
 
 /** Columns of a TaskRecord, for statements that return tasks. */
 export const TASK_COLUMNS = `id, tenant_id AS "tenantId", handler, payload, status::text AS status, progress, result,
-  last_error AS "lastError", attempts, max_attempts AS "maxAttempts", priority, run_at AS "runAt",
+  last_error AS "lastError", attempts, max_attempts AS "maxAttempts", generation, priority, run_at AS "runAt",
   timeout_ms AS "timeoutMs", deadline_at AS "deadlineAt", dedupe_key AS "dedupeKey", notify, request_id AS "requestId",
   created_at AS "createdAt", started_at AS "startedAt", finished_at AS "finishedAt"`;
 
@@ -57,6 +57,7 @@ const newTaskRecord = (t: NewTask, createdAt: Date): TaskRecord => ({
   result: null,
   lastError: null,
   attempts: 0,
+  generation: 0,
   createdAt,
   startedAt: null,
   finishedAt: null,
@@ -96,10 +97,10 @@ export async function succeedTasks(pool: Pool, successes: Success[]): Promise<Se
      ), changed AS (
        UPDATE tasks t SET status = 'succeeded', progress = 100, result = v.result, finished_at = $2,
                           attempts = v.attempts, started_at = COALESCE(t.started_at, v.started_at)
-       FROM v WHERE t.id = v.id AND t.status IN ('queued', 'running') RETURNING t.id, t.tenant_id
+       FROM v WHERE t.id = v.id AND t.status IN ('queued', 'running') RETURNING t.id, t.tenant_id, t.generation
      )
      INSERT INTO notification_events (id, tenant_id, type, subject_type, subject_id, dedup_key, payload)
-     SELECT v.event_id, c.tenant_id, 'task.completed', 'task', c.id, 'task.completed:' || c.id, v.view
+     SELECT v.event_id, c.tenant_id, 'task.completed', 'task', c.id, 'task.completed:' || c.id || ':' || c.generation, v.view
      FROM changed c JOIN v ON v.id = c.id
      ON CONFLICT (dedup_key) DO NOTHING RETURNING subject_id AS id`,
     values: [

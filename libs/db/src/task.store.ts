@@ -22,7 +22,7 @@ const json = (value: unknown): string => JSON.stringify(value ?? null);
 /** The completion event of a task, written in the same statement as the transition that ends it. */
 function completionEvent(task: TaskRecord): Prisma.Sql {
   return Prisma.sql`INSERT INTO notification_events (id, tenant_id, type, subject_type, subject_id, dedup_key, payload)
-    SELECT ${newId('notification')}, ${task.tenantId}, 'task.completed', 'task', ${task.id}, ${`task.completed:${task.id}`},
+    SELECT ${newId('notification')}, ${task.tenantId}, 'task.completed', 'task', ${task.id}, ${`task.completed:${task.id}:${task.generation}`},
            ${json(toTaskView(task))}::jsonb
     FROM changed ON CONFLICT (dedup_key) DO NOTHING`;
 }
@@ -140,6 +140,28 @@ export class PrismaTaskStore implements TaskStore {
         FROM changed ON CONFLICT (kind, subject_id, attempts) DO NOTHING
       ) ${completionEvent(done)}`;
     return changed > 0;
+  }
+
+  async reopen(id: string): Promise<TaskRecord | null> {
+    const rows = await this.prisma.$queryRaw<TaskRecord[]>`
+      UPDATE tasks SET status = 'queued', generation = generation + 1, progress = 0, result = NULL, finished_at = NULL
+      WHERE id = ${id} AND status = 'failed' RETURNING ${TASK_COLUMNS}`;
+    return rows[0] ?? null;
+  }
+
+  history(filter: { status?: string; tenantId?: string }, beforeId: string | undefined, limit: number): Promise<TaskRecord[]> {
+    const where = [Prisma.sql`TRUE`];
+    if (filter.status) where.push(Prisma.sql`status = ${filter.status}::"WorkStatus"`);
+    if (filter.tenantId) where.push(Prisma.sql`tenant_id = ${filter.tenantId}`);
+    if (beforeId) where.push(Prisma.sql`id < ${beforeId}`);
+    return this.prisma.$queryRaw<TaskRecord[]>`
+      SELECT ${TASK_COLUMNS} FROM tasks WHERE ${Prisma.join(where, ' AND ')} ORDER BY id DESC LIMIT ${limit}`;
+  }
+
+  async purgeFinished(cutoff: Date, limit: number): Promise<number> {
+    return this.prisma.$executeRaw`
+      DELETE FROM tasks WHERE id IN (
+        SELECT id FROM tasks WHERE status IN ('succeeded', 'failed', 'cancelled') AND finished_at < ${cutoff} LIMIT ${limit})`;
   }
 
   async pending(cutoff: Date, afterId: string | undefined, limit: number): Promise<TaskRecord[]> {

@@ -2,3 +2,4 @@ export * from './redis';
 export * from './producer';
 export * from './handlers';
 export * from './errors';
+export * from './queue-stats';

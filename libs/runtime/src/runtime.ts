@@ -6,6 +6,7 @@ import { generateApiKeySecret } from '@baton/core';
 import type { Config } from '@baton/config';
 import {
   AccessStore,
+  DeadLetterStore,
   createDatabase,
   IdempotencyStore,
   migrateDeploy,
@@ -28,7 +29,7 @@ export interface Runtime {
   redisUrl: string;
   databaseUrl: string;
   adminApiKey: string;
-  stores: { access: AccessStore; idempotency: IdempotencyStore; tasks: PrismaTaskStore };
+  stores: { access: AccessStore; idempotency: IdempotencyStore; tasks: PrismaTaskStore; deadLetters: DeadLetterStore };
   taskQueue: TaskQueue;
   handlers: HandlerRegistry;
   /** Channel on which cancellations of running tasks are published to every worker. */
@@ -83,7 +84,9 @@ export async function createRuntime(config: Config, opts: RuntimeOptions): Promi
     redisUrl: redisInfra.url,
     databaseUrl: pgInfra.url,
     adminApiKey: config.ADMIN_API_KEY || loadOrCreateAdminKey(config.DATA_DIR, log),
-    stores: { access, idempotency: new IdempotencyStore(prisma), tasks: new PrismaTaskStore(prisma, database.pool) },
+    stores: { access, idempotency: new IdempotencyStore(prisma), tasks: new PrismaTaskStore(prisma, database.pool),
+      deadLetters: new DeadLetterStore(prisma),
+    },
     taskQueue: new TaskQueue(producer),
     handlers: builtInHandlers({
       maxTimeoutMs: config.TASK_HTTP_MAX_TIMEOUT_MS,

@@ -7,3 +7,4 @@ export * from './task.service';
 export * from './task.runner';
 export * from './handlers';
 export * from './task.reconciler';
+export * from './task.retention';

@@ -41,6 +41,12 @@ export class TaskQueue {
     );
   }
 
+  /** Enqueues a task again under its id: a finished job still held by Redis is removed first, or the add is a no-op. */
+  async requeue(task: TaskRecord): Promise<void> {
+    await this.remove(task.id);
+    await this.enqueue([task]);
+  }
+
   /** Removes a task's job if it has not started; an active job is stopped by the cancel signal instead. */
   async remove(taskId: string): Promise<void> {
     const job = await this.producer.queue('tasks').getJob(taskId);

@@ -71,6 +71,19 @@ export class TaskService {
     return toPage(rows, limit, (row) => row.id);
   }
 
+  /**
+   * Runs a failed task again (a dead-letter replay): a new generation with a fresh attempt budget, so it may complete
+   * (and announce its completion) once more. Null when the task is not failed.
+   */
+  async replay(id: string): Promise<TaskView | null> {
+    const task = await this.store.reopen(id);
+    if (!task) return null;
+    await this.queue.requeue(task).catch((error: unknown) =>
+      this.log.warn({ taskId: id, err: error }, 'replayed task stored but not enqueued; the reconciler will enqueue it'),
+    );
+    return toTaskView(task);
+  }
+
   /** Cancelling a finished task changes nothing and is not an error: the answer shows its final state. */
   async cancel(id: string, tenantId: string | null): Promise<TaskView> {
     const task = await this.store.cancel(id, tenantId);

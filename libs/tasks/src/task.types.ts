@@ -12,6 +12,7 @@ export interface TaskRecord {
   lastError: unknown;
   attempts: number;
   maxAttempts: number;
+  generation: number;
   priority: number;
   runAt: Date | null;
   timeoutMs: number | null;
@@ -40,7 +41,7 @@ export interface CreateTaskInput {
 
 export type NewTask = Omit<
   TaskRecord,
-  'status' | 'progress' | 'result' | 'lastError' | 'attempts' | 'createdAt' | 'startedAt' | 'finishedAt'
+  'status' | 'progress' | 'result' | 'lastError' | 'attempts' | 'generation' | 'createdAt' | 'startedAt' | 'finishedAt'
 >;
 
 /** A task's failure as stored in lastError and shown to clients. */

@@ -1,12 +1,11 @@
-import { Body, Controller, Get, HttpCode, Inject, Param, Post, Query, Req } from '@nestjs/common';
+import { Body, Controller, Get, HttpCode, Param, Post, Query, Req } from '@nestjs/common';
 import { ApiAcceptedResponse, ApiBearerAuth, ApiHeader, ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
 import { QUEUES } from '@baton/contracts';
 import { isId, notFound, tenantScope, type Principal } from '@baton/core';
-import type { Runtime } from '@baton/runtime';
-import { TaskService } from '@baton/tasks';
+import type { TaskService } from '@baton/tasks';
+import { TaskServiceProvider } from './task-service.provider';
 import { Backpressure, Caller, Idempotent, Needs, ReservedId } from '../common/access.decorators';
 import type { BatonRequest } from '../common/request';
-import { RUNTIME } from '../common/tokens';
 import { CreateTaskDto, ListQueryDto, TaskDto } from './tasks.dto';
 
 @ApiTags('tasks')
@@ -15,15 +14,8 @@ import { CreateTaskDto, ListQueryDto, TaskDto } from './tasks.dto';
 export class TasksController {
   private readonly tasks: TaskService;
 
-  constructor(@Inject(RUNTIME) runtime: Runtime) {
-    this.tasks = new TaskService(
-      runtime.stores.tasks,
-      runtime.taskQueue,
-      { publish: async (id) => void (await runtime.redis.publish(runtime.cancelChannel, id)) },
-      runtime.handlers,
-      { maxAttempts: runtime.config.TASK_DEFAULT_MAX_ATTEMPTS },
-      runtime.log,
-    );
+  constructor(provider: TaskServiceProvider) {
+    this.tasks = provider.service;
   }
 
   @Post()

@@ -2,7 +2,7 @@ import { Inject, Injectable } from '@nestjs/common';
 import { QUEUES } from '@baton/contracts';
 import { JobHandler } from '@baton/queue';
 import type { Runtime } from '@baton/runtime';
-import { TaskReconciler, type ReconcileReport } from '@baton/tasks';
+import { purgeTaskHistory, retentionCutoff, TaskReconciler, type ReconcileReport } from '@baton/tasks';
 import { RUNTIME } from '../tokens';
 
 @Injectable()
@@ -23,5 +23,14 @@ export class MaintenanceProcessor {
     const report = await this.reconciler.run(this.runtime.config.RECONCILE_GRACE_MS);
     const idempotencyPurged = await this.runtime.stores.idempotency.purgeExpired();
     return { ...report, idempotencyPurged };
+  }
+
+  /** Execution history is kept in Postgres for HISTORY_RETENTION_DAYS, whatever Redis keeps. */
+  @JobHandler('maintenance.purge')
+  async purge(): Promise<{ tasksPurged: number; deadLettersPurged: number }> {
+    const cutoff = retentionCutoff(new Date(), this.runtime.config.HISTORY_RETENTION_DAYS);
+    const tasksPurged = await purgeTaskHistory(this.runtime.stores.tasks, cutoff);
+    const deadLettersPurged = await this.runtime.stores.deadLetters.purgeBefore(cutoff);
+    return { tasksPurged, deadLettersPurged };
   }
 }

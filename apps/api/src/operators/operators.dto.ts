@@ -1,0 +1,82 @@
+import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
+import { IsIn, IsOptional, IsString, Matches } from 'class-validator';
+import { WORK_STATUSES } from '@baton/core';
+
+/** Kinds of work whose history /v1/jobs lists (batch jobs and inference jobs join as they land). */
+export const JOB_KINDS = ['task'] as const;
+export const DEAD_LETTER_KINDS = ['task', 'batch_job', 'inference_item', 'delivery'] as const;
+
+export class JobsQueryDto {
+  @ApiPropertyOptional({ enum: WORK_STATUSES })
+  @IsOptional()
+  @IsIn(WORK_STATUSES)
+  status?: string;
+
+  @ApiPropertyOptional({ description: 'tenant id (ten_…)' })
+  @IsOptional()
+  @Matches(/^ten_[0-9a-z]{26}$/, { message: 'tenant must be a tenant id (ten_…)' })
+  tenant?: string;
+
+  @ApiPropertyOptional({ enum: JOB_KINDS })
+  @IsOptional()
+  @IsIn(JOB_KINDS)
+  kind?: string;
+
+  @ApiPropertyOptional({ minimum: 1, maximum: 1000, default: 100 })
+  @IsOptional()
+  @IsString()
+  limit?: string;
+
+  @ApiPropertyOptional()
+  @IsOptional()
+  @IsString()
+  cursor?: string;
+}
+
+export class DeadLettersQueryDto {
+  @ApiPropertyOptional({ enum: DEAD_LETTER_KINDS })
+  @IsOptional()
+  @IsIn(DEAD_LETTER_KINDS)
+  kind?: string;
+
+  @ApiPropertyOptional({ description: 'tenant id (ten_…)' })
+  @IsOptional()
+  @Matches(/^ten_[0-9a-z]{26}$/, { message: 'tenant must be a tenant id (ten_…)' })
+  tenant?: string;
+
+  @ApiPropertyOptional({ minimum: 1, maximum: 1000, default: 100 })
+  @IsOptional()
+  @IsString()
+  limit?: string;
+
+  @ApiPropertyOptional()
+  @IsOptional()
+  @IsString()
+  cursor?: string;
+}
+
+export class QueueDto {
+  @ApiProperty() name!: string;
+  @ApiProperty() waiting!: number;
+  @ApiProperty() active!: number;
+  @ApiProperty() delayed!: number;
+  @ApiProperty() failed!: number;
+  @ApiProperty() completed!: number;
+  @ApiProperty() paused!: boolean;
+  @ApiProperty({ description: 'age of the oldest due job not yet started' }) oldestWaitingMs!: number;
+  @ApiProperty({ description: 'over the last five minutes' }) completedPerSecond!: number;
+  @ApiProperty({ description: 'over the last five minutes' }) failedPerSecond!: number;
+}
+
+export class JobDto {
+  @ApiProperty() id!: string;
+  @ApiProperty({ enum: JOB_KINDS }) kind!: string;
+  @ApiProperty() tenantId!: string;
+  @ApiProperty({ enum: WORK_STATUSES }) status!: string;
+  @ApiProperty({ description: 'handler, batch name or model' }) name!: string;
+  @ApiProperty() attempts!: number;
+  @ApiProperty({ format: 'date-time' }) createdAt!: string;
+  @ApiPropertyOptional({ format: 'date-time' }) startedAt?: string;
+  @ApiPropertyOptional({ format: 'date-time' }) finishedAt?: string;
+  @ApiPropertyOptional() lastError?: unknown;
+}
