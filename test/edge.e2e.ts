@@ -166,6 +166,8 @@ describe('service endpoints', () => {
     assert.equal(metrics.status, 200);
     assert.match(metrics.body, /baton_http_request_duration_seconds_bucket/);
     assert.match(metrics.body, /baton_process_resident_memory_bytes/);
+    assert.match(metrics.body, /baton_queue_jobs\{queue="tasks",state="waiting"\} \d+/);
+    assert.match(metrics.body, /baton_queue_oldest_waiting_seconds\{queue="tasks"\} [\d.]+/);
   });
 
   test('openapi.json describes what exists, as API.md names it', async () => {

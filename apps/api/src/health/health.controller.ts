@@ -2,7 +2,9 @@ import { Controller, Get, Header, Inject, Res } from '@nestjs/common';
 import { ApiExcludeController } from '@nestjs/swagger';
 import type { FastifyReply } from 'fastify';
 import { withTimeout } from '@baton/core';
-import { registry } from '@baton/observability';
+import { ALL_QUEUES } from '@baton/contracts';
+import { metrics, registry } from '@baton/observability';
+import { describeQueue } from '@baton/queue';
 import type { Runtime } from '@baton/runtime';
 import { Public } from '../common/access.decorators';
 import { RUNTIME } from '../common/tokens';
@@ -36,9 +38,24 @@ export class HealthController {
     await reply.status(ok ? 200 : 503).send({ status: ok ? 'ready' : 'not_ready', checks: { redis, postgres } });
   }
 
+  /** Queue gauges are read at scrape time (bounded, so a Redis that is away does not hold the scrape). */
   @Get('metrics')
   @Header('content-type', 'text/plain; version=0.0.4; charset=utf-8')
-  metrics(): Promise<string> {
+  async metrics(): Promise<string> {
+    const now = Date.now();
+    await withTimeout(
+      Promise.all(
+        ALL_QUEUES.map(async (name) => {
+          const q = await describeQueue(this.runtime.producer.queue(name), now);
+          for (const state of ['waiting', 'active', 'delayed', 'failed', 'completed'] as const) {
+            metrics.queueDepth.set({ queue: name, state }, q[state]);
+          }
+          metrics.queueOldestWaitingSeconds.set({ queue: name }, q.oldestWaitingMs / 1000);
+        }),
+      ),
+      2000,
+      'queue gauges',
+    ).catch(() => undefined);
     return registry.metrics();
   }
 }
