@@ -1,58 +1,29 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
-import { IsIn, IsOptional, IsString, Matches } from 'class-validator';
+import { IsIn, IsOptional } from 'class-validator';
 import { WORK_STATUSES } from '@baton/core';
+import { TenantPageQueryDto } from '../common/page-query.dto';
 
 /** Kinds of work whose history /v1/jobs lists (batch jobs and inference jobs join as they land). */
 export const JOB_KINDS = ['task'] as const;
 export const DEAD_LETTER_KINDS = ['task', 'batch_job', 'inference_item', 'delivery'] as const;
 
-export class JobsQueryDto {
+export class JobsQueryDto extends TenantPageQueryDto {
   @ApiPropertyOptional({ enum: WORK_STATUSES })
   @IsOptional()
   @IsIn(WORK_STATUSES)
   status?: string;
 
-  @ApiPropertyOptional({ description: 'tenant id (ten_…)' })
-  @IsOptional()
-  @Matches(/^ten_[0-9a-z]{26}$/, { message: 'tenant must be a tenant id (ten_…)' })
-  tenant?: string;
-
   @ApiPropertyOptional({ enum: JOB_KINDS })
   @IsOptional()
   @IsIn(JOB_KINDS)
   kind?: string;
-
-  @ApiPropertyOptional({ minimum: 1, maximum: 1000, default: 100 })
-  @IsOptional()
-  @IsString()
-  limit?: string;
-
-  @ApiPropertyOptional()
-  @IsOptional()
-  @IsString()
-  cursor?: string;
 }
 
-export class DeadLettersQueryDto {
+export class DeadLettersQueryDto extends TenantPageQueryDto {
   @ApiPropertyOptional({ enum: DEAD_LETTER_KINDS })
   @IsOptional()
   @IsIn(DEAD_LETTER_KINDS)
   kind?: string;
-
-  @ApiPropertyOptional({ description: 'tenant id (ten_…)' })
-  @IsOptional()
-  @Matches(/^ten_[0-9a-z]{26}$/, { message: 'tenant must be a tenant id (ten_…)' })
-  tenant?: string;
-
-  @ApiPropertyOptional({ minimum: 1, maximum: 1000, default: 100 })
-  @IsOptional()
-  @IsString()
-  limit?: string;
-
-  @ApiPropertyOptional()
-  @IsOptional()
-  @IsString()
-  cursor?: string;
 }
 
 export class QueueDto {

@@ -6,7 +6,8 @@ import type { TaskService } from '@baton/tasks';
 import { TaskServiceProvider } from './task-service.provider';
 import { Backpressure, Caller, Idempotent, Needs, ReservedId } from '../common/access.decorators';
 import type { BatonRequest } from '../common/request';
-import { CreateTaskDto, ListQueryDto, TaskDto } from './tasks.dto';
+import { PageQueryDto } from '../common/page-query.dto';
+import { CreateTaskDto, TaskDto } from './tasks.dto';
 
 @ApiTags('tasks')
 @ApiBearerAuth()
@@ -45,7 +46,7 @@ export class TasksController {
 
   @Get(':id/logs')
   @ApiOperation({ summary: "A task's log lines, oldest first" })
-  logs(@Param('id') id: string, @Query() query: ListQueryDto, @Caller() caller: Principal) {
+  logs(@Param('id') id: string, @Query() query: PageQueryDto, @Caller() caller: Principal) {
     if (!isId('task', id)) throw notFound('task');
     return this.tasks.logs(id, tenantScope(caller), query);
   }

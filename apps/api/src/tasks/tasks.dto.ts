@@ -79,18 +79,6 @@ export class CreateTaskDto implements CreateTaskInput {
   notify?: Record<string, unknown>;
 }
 
-export class ListQueryDto {
-  @ApiPropertyOptional({ minimum: 1, maximum: 1000, default: 100 })
-  @IsOptional()
-  @IsString()
-  limit?: string;
-
-  @ApiPropertyOptional()
-  @IsOptional()
-  @IsString()
-  cursor?: string;
-}
-
 export class TaskDto {
   @ApiProperty({ example: 'tsk_01jd3x…' }) id!: string;
   @ApiProperty() handler!: string;
