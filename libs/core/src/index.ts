@@ -9,3 +9,4 @@ export * from './network';
 export * from './access';
 export * from './timeout';
 export * from './coalescer';
+export * from './random';

@@ -1,0 +1,10 @@
+export * from './cron.parse';
+export * from './cron.fire';
+export * from './fixed-rate';
+export * from './schedule.timing';
+export * from './upcoming';
+export * from './catch-up';
+export * from './schedule.validate';
+export * from './local-time';
+export * from './instant';
+export { isTimeZone } from './zone';
