@@ -100,6 +100,19 @@ describe('npm start: the API, workers and GPU worker in one process', () => {
         parsed.some((l) => l.msg === 'worker started'),
         'the queue workers run in the same process',
       );
+      const { Client } = await import('pg');
+      const pg = new Client({ connectionString: db.url });
+      await pg.connect();
+      const { rows } = await pg.query<{ role: string; pid: number }>('SELECT role, pid FROM workers ORDER BY role');
+      await pg.end();
+      assert.deepEqual(
+        rows,
+        [
+          { role: 'gpu-worker', pid: child.pid },
+          { role: 'worker', pid: child.pid },
+        ],
+        'both register in the workers table',
+      );
       const request = parsed.find((l) => l.msg === 'request' && l.tenantId === tenant.body.id);
       assert.ok(request, 'request lines carry the tenant id');
       assert.match(String(request.requestId), /^proc-/);
@@ -109,5 +122,11 @@ describe('npm start: the API, workers and GPU worker in one process', () => {
       child.kill('SIGTERM');
     }
     assert.equal(await exited, 0, 'a clean shutdown on SIGTERM');
+    const { Client } = await import('pg');
+    const pg = new Client({ connectionString: db.url });
+    await pg.connect();
+    const { rows } = await pg.query('SELECT id FROM workers');
+    await pg.end();
+    assert.equal(rows.length, 0, 'a clean stop takes the process out of the workers table');
   });
 });

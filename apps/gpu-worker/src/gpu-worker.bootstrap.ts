@@ -1,13 +1,9 @@
-import { hostname } from 'node:os';
-import { newId } from '@baton/core';
-import type { Runtime } from '@baton/runtime';
+import { registerWorker, type Runtime } from '@baton/runtime';
 
 export interface GpuWorkerHandle {
   device: 'cuda' | 'cpu';
   close(): Promise<void>;
 }
-
-const HEARTBEAT_MS = 10_000;
 
 /**
  * The GPU worker process: picks the ONNX Runtime execution provider (CUDA when INFERENCE_DEVICE=cuda and it loads,
@@ -15,22 +11,10 @@ const HEARTBEAT_MS = 10_000;
  * queue and micro-batcher attach here (issue 6).
  */
 export async function startGpuWorker(runtime: Runtime): Promise<GpuWorkerHandle> {
-  const { log, prisma } = runtime;
-  const device = await pickDevice(runtime.config.INFERENCE_DEVICE === 'cuda', log);
-  const id = newId('worker');
-  await prisma.worker.create({ data: { id, role: 'gpu-worker', host: hostname(), pid: process.pid, queues: [] } });
-  const beat = setInterval(() => {
-    void prisma.worker.update({ where: { id }, data: { lastHeartbeatAt: new Date() } }).catch(() => undefined);
-  }, HEARTBEAT_MS);
-  beat.unref();
-  log.info({ workerId: id, device }, 'gpu worker started');
-  return {
-    device,
-    async close() {
-      clearInterval(beat);
-      await prisma.worker.delete({ where: { id } }).catch(() => undefined);
-    },
-  };
+  const device = await pickDevice(runtime.config.INFERENCE_DEVICE === 'cuda', runtime.log);
+  const registration = await registerWorker(runtime, 'gpu-worker', []);
+  runtime.log.info({ workerId: registration.id, device }, 'gpu worker started');
+  return { device, close: () => registration.stop() };
 }
 
 async function pickDevice(wantCuda: boolean, log: Runtime['log']): Promise<'cuda' | 'cpu'> {

@@ -3,7 +3,7 @@ import { MetricsTime, Worker, type Job } from 'bullmq';
 import type { Redis } from 'ioredis';
 import { ALL_QUEUES, QUEUES, type QueueName } from '@baton/contracts';
 import { collectHandlers, createRedis, PermanentJobError, type HandlerMap } from '@baton/queue';
-import type { Runtime } from '@baton/runtime';
+import { registerWorker, type Registration, type Runtime } from '@baton/runtime';
 import { taskBackoffStrategy } from '@baton/tasks';
 import { MaintenanceProcessor } from './processors/maintenance.processor';
 import { TaskProcessor } from './processors/task.processor';
@@ -33,6 +33,7 @@ export class QueueWorkers implements OnApplicationBootstrap, OnApplicationShutdo
   private readonly workers: Worker[] = [];
   private readonly connections: Redis[] = [];
   private readonly timers: NodeJS.Timeout[] = [];
+  private registration?: Registration;
 
   constructor(
     @Inject(RUNTIME) private readonly runtime: Runtime,
@@ -54,11 +55,13 @@ export class QueueWorkers implements OnApplicationBootstrap, OnApplicationShutdo
       );
     }
     if (queues.includes(QUEUES.tasks)) await this.listenForCancels();
-    log.info({ queues }, 'worker started');
+    this.registration = await registerWorker(this.runtime, 'worker', queues);
+    log.info({ queues, workerId: this.registration.id }, 'worker started');
   }
 
   async onApplicationShutdown(): Promise<void> {
     for (const t of this.timers) clearInterval(t);
+    await this.registration?.stop();
     // close() waits for active jobs; bounded by the caller's shutdown grace.
     await Promise.all(this.workers.map((w) => w.close()));
     for (const c of this.connections) c.disconnect();

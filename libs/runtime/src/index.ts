@@ -1,3 +1,4 @@
 export * from './runtime';
 export * from './infra';
 export * from './process';
+export * from './worker-registry';

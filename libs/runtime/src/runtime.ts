@@ -84,7 +84,10 @@ export async function createRuntime(config: Config, opts: RuntimeOptions): Promi
     redisUrl: redisInfra.url,
     databaseUrl: pgInfra.url,
     adminApiKey: config.ADMIN_API_KEY || loadOrCreateAdminKey(config.DATA_DIR, log),
-    stores: { access, idempotency: new IdempotencyStore(prisma), tasks: new PrismaTaskStore(prisma, database.pool),
+    stores: {
+      access,
+      idempotency: new IdempotencyStore(prisma),
+      tasks: new PrismaTaskStore(prisma, database.pool),
       deadLetters: new DeadLetterStore(prisma),
     },
     taskQueue: new TaskQueue(producer),
