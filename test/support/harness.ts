@@ -69,12 +69,18 @@ export async function dropPrefix(redisUrl: string, prefix: string): Promise<void
  * Boots the real app in this process on a free port, against the real Redis and a fresh Postgres database, with
  * a fresh queue prefix; the worker too unless `worker: false`. Everything is removed again by close().
  */
-export async function startBaton(env: Record<string, string> = {}, opts: { worker?: boolean } = {}): Promise<Harness> {
+export async function startBaton(
+  env: Record<string, string> = {},
+  opts: {
+    worker?: boolean;
+    /** e.g. to reach the fresh database through a proxy */ databaseUrl?: (url: string) => string;
+  } = {},
+): Promise<Harness> {
   const db = await freshDatabase();
   const prefix = `bt${rand(4)}`;
   const adminKey = `bk_admin_${rand(16)}`;
   const config = loadConfig({
-    DATABASE_URL: db.url,
+    DATABASE_URL: opts.databaseUrl ? opts.databaseUrl(db.url) : db.url,
     REDIS_URL: TEST_REDIS_URL,
     QUEUE_PREFIX: prefix,
     ADMIN_API_KEY: adminKey,

@@ -72,10 +72,10 @@ export class QueueWorkers implements OnApplicationBootstrap, OnApplicationShutdo
     const connection = this.connection(`worker:${queue}`);
     const worker = new Worker(
       queue,
-      (job: Job) => {
+      (job: Job, token?: string) => {
         const handler = handlers.get(job.name as never);
         if (!handler) throw new PermanentJobError(`no handler for job ${job.name}`);
-        return handler(job);
+        return handler(job, token);
       },
       {
         connection,

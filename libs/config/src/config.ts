@@ -69,7 +69,10 @@ const SPEC = {
     choices: ['cpu', 'cuda'],
     desc: 'ONNX Runtime execution provider for the GPU worker (falls back to cpu)',
   }),
-  HISTORY_RETENTION_DAYS: int(1, 3650)({
+  HISTORY_RETENTION_DAYS: int(
+    1,
+    3650,
+  )({
     default: 30,
     desc: 'finished tasks and dead letters older than this are purged from Postgres',
   }),

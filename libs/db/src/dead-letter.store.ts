@@ -32,7 +32,11 @@ const view = (d: Row): DeadLetterView => ({
 export class DeadLetterStore {
   constructor(private readonly prisma: PrismaClient) {}
 
-  async list(filter: { kind?: string; tenantId?: string }, beforeId: string | undefined, limit: number): Promise<DeadLetterView[]> {
+  async list(
+    filter: { kind?: string; tenantId?: string },
+    beforeId: string | undefined,
+    limit: number,
+  ): Promise<DeadLetterView[]> {
     const rows = await this.prisma.deadLetter.findMany({
       where: { kind: filter.kind, tenantId: filter.tenantId, ...(beforeId ? { id: { lt: beforeId } } : {}) },
       orderBy: { id: 'desc' },
@@ -48,7 +52,10 @@ export class DeadLetterStore {
 
   /** Marks the dead letter replayed; false when it already was (a concurrent or repeated replay). */
   async markReplayed(id: string): Promise<boolean> {
-    const { count } = await this.prisma.deadLetter.updateMany({ where: { id, replayedAt: null }, data: { replayedAt: new Date() } });
+    const { count } = await this.prisma.deadLetter.updateMany({
+      where: { id, replayedAt: null },
+      data: { replayedAt: new Date() },
+    });
     return count > 0;
   }
 

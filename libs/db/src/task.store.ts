@@ -149,7 +149,11 @@ export class PrismaTaskStore implements TaskStore {
     return rows[0] ?? null;
   }
 
-  history(filter: { status?: string; tenantId?: string }, beforeId: string | undefined, limit: number): Promise<TaskRecord[]> {
+  history(
+    filter: { status?: string; tenantId?: string },
+    beforeId: string | undefined,
+    limit: number,
+  ): Promise<TaskRecord[]> {
     const where = [Prisma.sql`TRUE`];
     if (filter.status) where.push(Prisma.sql`status = ${filter.status}::"WorkStatus"`);
     if (filter.tenantId) where.push(Prisma.sql`tenant_id = ${filter.tenantId}`);

@@ -19,7 +19,8 @@ export function JobHandler(name: JobName): MethodDecorator {
   };
 }
 
-export type HandlerMap = Map<JobName, (job: Job) => Promise<unknown>>;
+/** A job's handler; `token` is the worker's lock token, for handlers that move their job (e.g. back to delayed). */
+export type HandlerMap = Map<JobName, (job: Job, token?: string) => Promise<unknown>>;
 
 /**
  * Collects decorated handlers from `instances` and checks them against the contract for the queues this process
@@ -31,7 +32,7 @@ export function collectHandlers(instances: object[], queues: readonly QueueName[
     const list = (Reflect.getMetadata(HANDLER_KEY, Object.getPrototypeOf(instance) as object) ?? []) as HandlerEntry[];
     for (const { name, property } of list) {
       if (map.has(name)) throw new Error(`job ${name} has two handlers`);
-      const method = (instance as Record<string | symbol, (job: Job) => Promise<unknown>>)[property];
+      const method = (instance as Record<string | symbol, (job: Job, token?: string) => Promise<unknown>>)[property];
       map.set(name, method.bind(instance));
     }
   }

@@ -1,4 +1,4 @@
-import type { Job } from 'bullmq';
+import { DelayedError, type Job } from 'bullmq';
 import type { JobPayloads } from '@baton/contracts';
 import { metrics, type Logger } from '@baton/observability';
 import { PermanentJobError } from '@baton/queue';
@@ -11,6 +11,8 @@ export class TaskCancelledError extends Error {
 }
 
 const PROGRESS_EVERY_MS = 250;
+/** When Postgres cannot be read or written, the job waits this long and runs again, without using an attempt. */
+export const STORE_RETRY_MS = 2_000;
 /**
  * An attempt's `running` state is written once it has run this long, or as soon as it reports progress or a log line.
  * Shorter attempts go from queued straight to their outcome in one write: half the row updates for short tasks, at
@@ -37,9 +39,14 @@ export class TaskRunner {
     this.running.get(taskId)?.abort(new TaskCancelledError('task cancelled'));
   }
 
-  async process(job: Job<JobPayloads['task.run']>): Promise<unknown> {
+  async process(job: Job<JobPayloads['task.run']>, token?: string): Promise<unknown> {
     const { taskId } = job.data;
-    const task = await this.store.claim(taskId);
+    let task;
+    try {
+      task = await this.store.claim(taskId);
+    } catch (error) {
+      return this.postpone(job, token, error);
+    }
     if (!task) return { skipped: 'task is no longer pending' };
     const handler = this.handlers.get(task.handler);
     if (!handler) throw new PermanentJobError(`unknown handler ${task.handler}`, 'unknown_handler');
@@ -60,28 +67,42 @@ export class TaskRunner {
       ),
       task.timeoutMs ? setTimeout(() => controller.abort(timeoutError(task.timeoutMs!)), task.timeoutMs) : undefined,
     ];
+    let outcome: { ok: true; result: unknown } | { ok: false; error: unknown };
     try {
-      const result = await handler.run(task.payload, this.context(attempt, controller.signal, job, markRunning));
-      await this.settle(runningWrite);
-      await this.store.succeed(attempt, result ?? null);
-      metrics.runDuration.observe(
-        { queue: 'tasks', outcome: 'succeeded' },
-        (Date.now() - attempt.startedAt.getTime()) / 1000,
-      );
-      return { ok: true };
+      outcome = {
+        ok: true,
+        result: await handler.run(task.payload, this.context(attempt, controller.signal, job, markRunning)),
+      };
     } catch (error) {
-      if (controller.signal.reason instanceof TaskCancelledError) return { cancelled: true };
-      await this.settle(runningWrite);
-      metrics.runDuration.observe(
-        { queue: 'tasks', outcome: 'failed' },
-        (Date.now() - attempt.startedAt.getTime()) / 1000,
-      );
-      await this.recordFailure(job, attempt, error);
-      throw error;
+      outcome = { ok: false, error };
     } finally {
       for (const t of timers) clearTimeout(t);
       this.running.delete(taskId);
     }
+    if (!outcome.ok && controller.signal.reason instanceof TaskCancelledError) return { cancelled: true };
+    await this.settle(runningWrite);
+    const seconds = (Date.now() - attempt.startedAt.getTime()) / 1000;
+    metrics.runDuration.observe({ queue: 'tasks', outcome: outcome.ok ? 'succeeded' : 'failed' }, seconds);
+    if (outcome.ok) {
+      // If the outcome cannot be written (Postgres away), the job runs again later: handlers run at least once.
+      await this.store
+        .succeed(attempt, outcome.result ?? null)
+        .catch((error: unknown) => this.postpone(job, token, error));
+      return { ok: true };
+    }
+    await this.recordFailure(job, attempt, outcome.error).catch((error: unknown) => this.postpone(job, token, error));
+    throw outcome.error;
+  }
+
+  /**
+   * Postgres is away (or failed the statement): the job goes back to the delayed set and runs again later, with its
+   * attempts untouched, so an outage of the system of record never fails accepted work for good.
+   */
+  private async postpone(job: Job, token: string | undefined, error: unknown): Promise<never> {
+    if (!token) throw error;
+    this.log.warn({ taskId: job.id, jobId: job.id, err: error }, 'task store unavailable; the job runs again later');
+    await job.moveToDelayed(Date.now() + STORE_RETRY_MS, token);
+    throw new DelayedError();
   }
 
   /** The running write, if one started, lands before the outcome: the outcome is the last word. */

@@ -78,9 +78,14 @@ export class TaskService {
   async replay(id: string): Promise<TaskView | null> {
     const task = await this.store.reopen(id);
     if (!task) return null;
-    await this.queue.requeue(task).catch((error: unknown) =>
-      this.log.warn({ taskId: id, err: error }, 'replayed task stored but not enqueued; the reconciler will enqueue it'),
-    );
+    await this.queue
+      .requeue(task)
+      .catch((error: unknown) =>
+        this.log.warn(
+          { taskId: id, err: error },
+          'replayed task stored but not enqueued; the reconciler will enqueue it',
+        ),
+      );
     return toTaskView(task);
   }
 

@@ -44,7 +44,11 @@ export interface TaskStore {
   /** failed → queued for another generation of attempts (a dead-letter replay). Null when the task is not failed. */
   reopen(id: string): Promise<TaskRecord | null>;
   /** Tasks newest first, for execution history; `beforeId` pages backwards. */
-  history(filter: { status?: string; tenantId?: string }, beforeId: string | undefined, limit: number): Promise<TaskRecord[]>;
+  history(
+    filter: { status?: string; tenantId?: string },
+    beforeId: string | undefined,
+    limit: number,
+  ): Promise<TaskRecord[]>;
   /** Deletes up to `limit` tasks that ended before `cutoff` (with their logs); returns how many. */
   purgeFinished(cutoff: Date, limit: number): Promise<number>;
   /** Non-terminal tasks created before `cutoff`, in id order after `afterId`: the reconciler's scan. */

@@ -82,7 +82,9 @@ export function sendError(req: BatonRequest, reply: FastifyReply, error: unknown
   const baton = toBatonError(error);
   const status = STATUS_OF[baton.code];
   if (status >= 500) {
-    log.error({ requestId: req.id, tenantId: req.principal?.tenantId, err: error }, `request failed: ${baton.code}`);
+    // overloaded is the system protecting itself (a dependency away, a backlog): a warning, not a fault of ours
+    const level = baton.code === 'overloaded' ? 'warn' : 'error';
+    log[level]({ requestId: req.id, tenantId: req.principal?.tenantId, err: error }, `request failed: ${baton.code}`);
   }
   if (baton.retryAfterSeconds !== undefined) void reply.header('retry-after', String(baton.retryAfterSeconds));
   void reply

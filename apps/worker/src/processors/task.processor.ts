@@ -15,7 +15,7 @@ export class TaskProcessor {
   }
 
   @JobHandler('task.run')
-  run(job: Job<JobPayloads['task.run']>): Promise<unknown> {
-    return this.runner.process(job);
+  run(job: Job<JobPayloads['task.run']>, token?: string): Promise<unknown> {
+    return this.runner.process(job, token);
   }
 }
