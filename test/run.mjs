@@ -1,6 +1,6 @@
 // Runs the test suites on the compiled tree (npm test builds first) with node's built-in runner.
-//   node scripts/test.mjs            unit (libs/**/*.spec.js) then end-to-end (test/**/*.e2e.js)
-//   node scripts/test.mjs unit|e2e   one level only; extra arguments filter files by substring
+//   node test/run.mjs            unit (libs/**/*.spec.js) then end-to-end (test/**/*.e2e.js)
+//   node test/run.mjs unit|e2e   one level only; extra arguments filter files by substring
 // Unit and end-to-end tests talk to the real Redis and Postgres (REDIS_URL, TEST_DATABASE_URL or 127.0.0.1).
 import { spawnSync } from 'node:child_process';
 import { readdirSync, statSync } from 'node:fs';
