@@ -13,9 +13,8 @@
 import IORedis, { type Redis } from 'ioredis';
 import { Client } from 'pg';
 import { Queue, Worker, type Job } from 'bullmq';
-import { spawn, type ChildProcess } from 'node:child_process';
-import { createServer } from 'node:net';
-import { dropPrefix, freshDatabase, rand, startBaton, TEST_REDIS_URL } from '../test/support/harness';
+import { dropPrefix, rand, TEST_REDIS_URL } from '../test/support/harness';
+import { asProcesses, inThisProcess, tenantKey } from './deployment';
 import {
   httpClient,
   intFromEnv,
@@ -31,6 +30,17 @@ import {
 const N = intFromEnv('BENCH_N', 20_000);
 const CLIENTS = intFromEnv('BENCH_CLIENTS', 32);
 const CONCURRENCY = intFromEnv('BENCH_CONCURRENCY', 32);
+const BATON_ENV = {
+  TASK_CONCURRENCY: String(CONCURRENCY),
+  // Limits are correct behaviour, but here they would measure the limit instead of the service.
+  RATE_LIMIT_PER_SECOND: '1000000',
+  RATE_LIMIT_BURST: '1000000',
+  BACKLOG_LIMIT: '100000000',
+  // A log line per request costs CPU that the raw run does not spend; the output says logs are off.
+  LOG_LEVEL: 'silent',
+  ...(process.env.DATABASE_POOL_SIZE ? { DATABASE_POOL_SIZE: process.env.DATABASE_POOL_SIZE } : {}),
+};
+
 const LAYOUT = process.env.BENCH_LAYOUT === 'single' ? 'single' : 'processes';
 const TARGET_RATIO = 0.25;
 /** A run that makes no progress for this long has failed (a lost job, a dead worker), rather than hanging forever. */
@@ -119,111 +129,9 @@ async function rawBullmq(withBatonOptions = false): Promise<Result & { completed
   }
 }
 
-/** A running Baton: where its API listens, its admin key and database, and how to stop it. */
-interface Deployment {
-  url: string;
-  adminKey: string;
-  databaseUrl: string;
-  close(): Promise<void>;
-}
-
-const BATON_ENV = {
-  TASK_CONCURRENCY: String(CONCURRENCY),
-  // Limits are correct behaviour, but here they would measure the limit instead of the service.
-  RATE_LIMIT_PER_SECOND: '1000000',
-  RATE_LIMIT_BURST: '1000000',
-  BACKLOG_LIMIT: '100000000',
-  // A log line per request costs CPU that the raw run does not spend; the output says logs are off.
-  LOG_LEVEL: 'silent',
-  ...(process.env.DATABASE_POOL_SIZE ? { DATABASE_POOL_SIZE: process.env.DATABASE_POOL_SIZE } : {}),
-};
-
-async function inThisProcess(): Promise<Deployment> {
-  const h = await startBaton(BATON_ENV);
-  return { url: h.url, adminKey: h.adminKey, databaseUrl: h.databaseUrl, close: () => h.close() };
-}
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const srv = createServer().listen(0, '127.0.0.1', () => {
-      const { port } = srv.address() as { port: number };
-      srv.close(() => resolve(port));
-    });
-  });
-}
-
-/** The API and the worker as separate processes, from the built apps, as `npm run start:api` / `start:worker` run. */
-async function asProcesses(): Promise<Deployment> {
-  const db = await freshDatabase();
-  const prefix = `bench_baton_${rand(4)}`;
-  const port = await freePort();
-  const adminKey = `bk_bench_${rand(16)}`;
-  const env = {
-    ...process.env,
-    ...BATON_ENV,
-    DATABASE_URL: db.url,
-    REDIS_URL: TEST_REDIS_URL,
-    QUEUE_PREFIX: prefix,
-    ADMIN_API_KEY: adminKey,
-    PORT: String(port),
-    HOST: '127.0.0.1',
-  };
-  const children: ChildProcess[] = [];
-  const start = (main: string) => {
-    const flags = process.env.BENCH_CHILD_FLAGS ? process.env.BENCH_CHILD_FLAGS.split(' ') : [];
-    const child = spawn(process.execPath, [...flags, main], { env, stdio: ['ignore', 'ignore', 'inherit'] });
-    children.push(child);
-    return child;
-  };
-  const url = `http://127.0.0.1:${port}`;
-  start('dist/apps/api/src/main.js');
-  await pollUntil(
-    () =>
-      fetch(`${url}/healthz`).then(
-        (r) => r.ok,
-        () => false,
-      ),
-    {
-      everyMs: 100,
-      stalledMs: 60_000,
-      progress: () => 0,
-      what: 'the API to listen',
-    },
-  );
-  start('dist/apps/worker/src/main.js'); // the API has migrated the database by now
-  return {
-    url,
-    adminKey,
-    databaseUrl: db.url,
-    async close() {
-      await Promise.all(
-        children.map(
-          (c) => new Promise((r) => (c.exitCode !== null ? r(null) : (c.once('exit', r), c.kill('SIGTERM')))),
-        ),
-      );
-      await dropPrefix(TEST_REDIS_URL, prefix);
-      await db.drop();
-    },
-  };
-}
-
-async function tenantKey(d: Deployment): Promise<string> {
-  const call = async (path: string, body: unknown) => {
-    const res = await fetch(d.url + path, {
-      method: 'POST',
-      headers: { authorization: `Bearer ${d.adminKey}`, 'content-type': 'application/json' },
-      body: JSON.stringify(body),
-    });
-    if (res.status !== 201) throw new Error(`POST ${path} answered ${res.status}`);
-    return (await res.json()) as { id: string; secret: string };
-  };
-  const tenant = await call('/v1/tenants', { name: 'bench' });
-  return (await call(`/v1/tenants/${tenant.id}/api-keys`, { role: 'member' })).secret;
-}
-
 /** (b) The same work through the API and the worker: Postgres first, then BullMQ, and the row updated twice per run. */
 async function baton(): Promise<Result & { succeededRows: number; otherRows: Record<string, number> }> {
-  const h = LAYOUT === 'single' ? await inThisProcess() : await asProcesses();
+  const h = LAYOUT === 'single' ? await inThisProcess(BATON_ENV) : await asProcesses(BATON_ENV);
   const client = httpClient(h.url, CLIENTS);
   // Progress is polled on a connection of our own, so the bench does not take connections from the service's pool.
   const pg = new Client({ connectionString: h.databaseUrl });

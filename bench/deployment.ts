@@ -1,0 +1,99 @@
+// Baton deployments for benchmarks: in this process, or as the API and worker processes that production runs.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { createServer } from 'node:net';
+import { dropPrefix, freshDatabase, rand, startBaton, TEST_REDIS_URL } from '../test/support/harness';
+import { pollUntil } from './support';
+
+/** A running Baton: where its API listens, its admin key and database, and how to stop it. */
+export interface Deployment {
+  url: string;
+  adminKey: string;
+  databaseUrl: string;
+  close(): Promise<void>;
+}
+
+export async function inThisProcess(env: Record<string, string>): Promise<Deployment> {
+  const h = await startBaton(env);
+  return { url: h.url, adminKey: h.adminKey, databaseUrl: h.databaseUrl, close: () => h.close() };
+}
+
+export async function freePort(): Promise<number> {
+  return new Promise((resolve) => {
+    const srv = createServer().listen(0, '127.0.0.1', () => {
+      const { port } = srv.address() as { port: number };
+      srv.close(() => resolve(port));
+    });
+  });
+}
+
+/** The API and the worker as separate processes, from the built apps, as `npm run start:api` / `start:worker` run. */
+export async function asProcesses(
+  settings: Record<string, string>,
+  opts: { worker?: boolean } = {},
+): Promise<Deployment> {
+  const db = await freshDatabase();
+  const prefix = `bench_baton_${rand(4)}`;
+  const port = await freePort();
+  const adminKey = `bk_bench_${rand(16)}`;
+  const env = {
+    ...process.env,
+    ...settings,
+    DATABASE_URL: db.url,
+    REDIS_URL: TEST_REDIS_URL,
+    QUEUE_PREFIX: prefix,
+    ADMIN_API_KEY: adminKey,
+    PORT: String(port),
+    HOST: '127.0.0.1',
+  };
+  const children: ChildProcess[] = [];
+  const start = (main: string) => {
+    const flags = process.env.BENCH_CHILD_FLAGS ? process.env.BENCH_CHILD_FLAGS.split(' ') : [];
+    const child = spawn(process.execPath, [...flags, main], { env, stdio: ['ignore', 'ignore', 'inherit'] });
+    children.push(child);
+    return child;
+  };
+  const url = `http://127.0.0.1:${port}`;
+  start('dist/apps/api/src/main.js');
+  await pollUntil(
+    () =>
+      fetch(`${url}/healthz`).then(
+        (r) => r.ok,
+        () => false,
+      ),
+    {
+      everyMs: 100,
+      stalledMs: 60_000,
+      progress: () => 0,
+      what: 'the API to listen',
+    },
+  );
+  if (opts.worker !== false) start('dist/apps/worker/src/main.js'); // the API has migrated the database by now
+  return {
+    url,
+    adminKey,
+    databaseUrl: db.url,
+    async close() {
+      await Promise.all(
+        children.map(
+          (c) => new Promise((r) => (c.exitCode !== null ? r(null) : (c.once('exit', r), c.kill('SIGTERM')))),
+        ),
+      );
+      await dropPrefix(TEST_REDIS_URL, prefix);
+      await db.drop();
+    },
+  };
+}
+
+export async function tenantKey(d: Deployment): Promise<string> {
+  const call = async (path: string, body: unknown) => {
+    const res = await fetch(d.url + path, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${d.adminKey}`, 'content-type': 'application/json' },
+      body: JSON.stringify(body),
+    });
+    if (res.status !== 201) throw new Error(`POST ${path} answered ${res.status}`);
+    return (await res.json()) as { id: string; secret: string };
+  };
+  const tenant = await call('/v1/tenants', { name: 'bench' });
+  return (await call(`/v1/tenants/${tenant.id}/api-keys`, { role: 'member' })).secret;
+}

@@ -1,0 +1,111 @@
+// `node dist/bench/load.bench.js`: the API under load with autocannon, against the API as production runs it (its
+// own process; no worker, so only the HTTP path is measured).
+//   1. Status reads (GET /v1/tasks/:id over 1,000 stored tasks) at a fixed 1,000 requests/s: the target is p99 under
+//      5 ms on this machine.
+//   2. Status reads and submits (POST /v1/tasks) at rising concurrency: throughput and p50/p99/p99.9.
+// Settings: LOAD_SECONDS (per step, default 10), LOAD_RATE (default 1000).
+import autocannon from 'autocannon';
+import { asProcesses, tenantKey, type Deployment } from './deployment';
+import { intFromEnv, table } from './support';
+
+const SECONDS = intFromEnv('LOAD_SECONDS', 10);
+const RATE = intFromEnv('LOAD_RATE', 1000);
+const STATUS_TARGET_P99_MS = 5;
+
+interface Step {
+  name: string;
+  connections: number;
+  rps: number;
+  p50: number;
+  p99: number;
+  p999: number;
+  non2xx: number;
+  errors: number;
+}
+
+async function run(
+  name: string,
+  opts: {
+    url: string;
+    connections: number;
+    rate?: number;
+    request: () => { method: 'GET' | 'POST'; path: string; body?: string };
+    headers: Record<string, string>;
+  },
+): Promise<Step> {
+  const result = await autocannon({
+    url: opts.url,
+    connections: opts.connections,
+    duration: SECONDS,
+    // A fixed rate is paced per connection (an even stream); overallRate would send each second's quota in a burst.
+    ...(opts.rate ? { connectionRate: Math.ceil(opts.rate / opts.connections) } : {}),
+    headers: opts.headers,
+    requests: [{ setupRequest: (req) => ({ ...req, ...opts.request() }) }],
+  });
+  return {
+    name,
+    connections: opts.connections,
+    rps: Math.round(result.requests.average),
+    p50: result.latency.p50,
+    p99: result.latency.p99,
+    p999: result.latency.p99_9,
+    non2xx: result.non2xx,
+    errors: result.errors + result.timeouts,
+  };
+}
+
+async function main(): Promise<void> {
+  console.log(`load bench: ${SECONDS} s per step; the API in its own process, logs off, limits raised`);
+  const d: Deployment = await asProcesses(
+    { LOG_LEVEL: 'silent', RATE_LIMIT_PER_SECOND: '1000000', RATE_LIMIT_BURST: '1000000', BACKLOG_LIMIT: '100000000' },
+    { worker: false },
+  );
+  try {
+    const key = await tenantKey(d);
+    const headers = { authorization: `Bearer ${key}`, 'content-type': 'application/json' };
+    const ids: string[] = [];
+    for (let i = 0; i < 1000; i++) {
+      const res = await fetch(`${d.url}/v1/tasks`, {
+        method: 'POST',
+        headers,
+        body: JSON.stringify({ handler: 'noop' }),
+      });
+      ids.push(((await res.json()) as { id: string }).id);
+    }
+    let n = 0;
+    const status = () => ({ method: 'GET' as const, path: `/v1/tasks/${ids[n++ % ids.length]}` });
+    const submit = () => ({
+      method: 'POST' as const,
+      path: '/v1/tasks',
+      body: JSON.stringify({ handler: 'noop', payload: { n: n++ } }),
+    });
+
+    // A cold process compiles its hot paths during its first seconds of load: warm it up, unreported.
+    await run('warm-up', { url: d.url, connections: 16, request: status, headers });
+    const steps: Step[] = [];
+    steps.push(await run(`status @ ${RATE}/s`, { url: d.url, connections: 10, rate: RATE, request: status, headers }));
+    for (const c of [1, 8, 32, 64])
+      steps.push(await run('status, max', { url: d.url, connections: c, request: status, headers }));
+    for (const c of [1, 8, 32, 64])
+      steps.push(await run('submit, max', { url: d.url, connections: c, request: submit, headers }));
+
+    console.log(
+      table(
+        ['step', 'connections', 'req/s', 'p50 ms', 'p99 ms', 'p99.9 ms', 'non-2xx', 'errors'],
+        steps.map((s) => [s.name, s.connections, s.rps, s.p50, s.p99, s.p999, s.non2xx, s.errors]),
+      ),
+    );
+    const fixed = steps[0];
+    const verdict = fixed.p99 < STATUS_TARGET_P99_MS ? 'meets target' : 'below target';
+    console.log(`\nstatus reads at ${RATE}/s: p99 ${fixed.p99} ms (target < ${STATUS_TARGET_P99_MS} ms: ${verdict})`);
+    console.log(JSON.stringify({ seconds: SECONDS, rate: RATE, steps }));
+    if (steps.some((s) => s.errors > 0 || s.non2xx > 0)) throw new Error('some requests failed');
+  } finally {
+    await d.close();
+  }
+}
+
+main().catch((error: unknown) => {
+  console.error('load bench failed:', error);
+  process.exitCode = 1;
+});
