@@ -63,6 +63,16 @@ const newTaskRecord = (t: NewTask, createdAt: Date): TaskRecord => ({
   finishedAt: null,
 });
 
+/** One task by id: the status read, the most frequent query of all, prepared once per connection. */
+export async function findTask(pool: Pool, id: string): Promise<TaskRecord | null> {
+  const { rows } = await pool.query<TaskRecord>({
+    name: 'baton_find_task',
+    text: `SELECT ${TASK_COLUMNS} FROM tasks WHERE id = $1`,
+    values: [id],
+  });
+  return rows[0] ?? null;
+}
+
 /** The tasks among `ids` that may still run (queued or running), for many job starts at once. */
 export async function claimTasks(pool: Pool, ids: string[]): Promise<Map<string, TaskRecord>> {
   const { rows } = await pool.query<TaskRecord>({

@@ -11,7 +11,15 @@ import {
   type TaskStore,
 } from '@baton/tasks';
 import { Prisma, type PrismaClient } from './prisma';
-import { claimTasks, finalRow, insertTasks, succeedTasks, TASK_COLUMNS as COLUMNS, type Success } from './task.batches';
+import {
+  claimTasks,
+  finalRow,
+  findTask,
+  insertTasks,
+  succeedTasks,
+  TASK_COLUMNS as COLUMNS,
+  type Success,
+} from './task.batches';
 
 const TASK_COLUMNS = Prisma.raw(COLUMNS);
 /** Hot-path statements are merged across concurrent requests and jobs (see Coalescer): one round trip for many. */
@@ -34,7 +42,7 @@ export class PrismaTaskStore implements TaskStore {
 
   constructor(
     private readonly prisma: PrismaClient,
-    pool: Pool,
+    private readonly pool: Pool,
   ) {
     this.inserts = new Coalescer(async (tasks) => {
       const inserted = await insertTasks(pool, tasks);
@@ -64,7 +72,7 @@ export class PrismaTaskStore implements TaskStore {
   }
 
   async find(id: string, tenantId: string | null): Promise<TaskRecord | null> {
-    const row = await this.prisma.task.findUnique({ where: { id } });
+    const row = await findTask(this.pool, id);
     return row && (tenantId === null || row.tenantId === tenantId) ? row : null;
   }
 
