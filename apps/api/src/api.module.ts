@@ -11,6 +11,7 @@ import { RUNTIME } from './common/tokens';
 import { HealthController } from './health/health.controller';
 import { DeadLettersController } from './operators/dead-letters.controller';
 import { JobsController } from './operators/jobs.controller';
+import { OpsController } from './operators/ops.controller';
 import { QueuesController } from './operators/queues.controller';
 import { TaskServiceProvider } from './tasks/task-service.provider';
 import { TasksController } from './tasks/tasks.controller';
@@ -28,6 +29,7 @@ export class ApiModule {
         QueuesController,
         JobsController,
         DeadLettersController,
+        OpsController,
       ],
       providers: [
         { provide: RUNTIME, useValue: runtime },

@@ -60,6 +60,9 @@ export function newId(kind: IdKind, now = Date.now()): string {
   return `${ID_PREFIX[kind]}_${encodeTime(now)}${encodeRandom(randomChunk(16))}`;
 }
 
+/** The smallest id of this kind created at `ms`: ids sort by time, so `id < idFloor(kind, t)` means "created before t". */
+export const idFloor = (kind: IdKind, ms: number): string => `${ID_PREFIX[kind]}_${encodeTime(ms)}${'0'.repeat(16)}`;
+
 const ID_PATTERN = /^[a-z]{3}_[0-9a-hjkmnp-tv-z]{26}$/;
 
 /** True when `value` is shaped like an id of this kind (used to answer 404 without a query). */

@@ -4,3 +4,4 @@ export * from './idempotency.store';
 export * from './task.store';
 export { migrateDeploy, createMigration } from './migrate/migrator';
 export * from './dead-letter.store';
+export * from './ops.store';

@@ -7,6 +7,7 @@ import type { Config } from '@baton/config';
 import {
   AccessStore,
   DeadLetterStore,
+  OpsStore,
   createDatabase,
   IdempotencyStore,
   migrateDeploy,
@@ -29,7 +30,13 @@ export interface Runtime {
   redisUrl: string;
   databaseUrl: string;
   adminApiKey: string;
-  stores: { access: AccessStore; idempotency: IdempotencyStore; tasks: PrismaTaskStore; deadLetters: DeadLetterStore };
+  stores: {
+    access: AccessStore;
+    idempotency: IdempotencyStore;
+    tasks: PrismaTaskStore;
+    deadLetters: DeadLetterStore;
+    ops: OpsStore;
+  };
   taskQueue: TaskQueue;
   handlers: HandlerRegistry;
   /** Channel on which cancellations of running tasks are published to every worker. */
@@ -89,6 +96,7 @@ export async function createRuntime(config: Config, opts: RuntimeOptions): Promi
       idempotency: new IdempotencyStore(prisma),
       tasks: new PrismaTaskStore(prisma, database.pool),
       deadLetters: new DeadLetterStore(prisma),
+      ops: new OpsStore(prisma),
     },
     taskQueue: new TaskQueue(producer),
     handlers: builtInHandlers({

@@ -1,0 +1,2 @@
+-- CreateIndex
+CREATE INDEX "tasks_status_finished_at_idx" ON "tasks"("status", "finished_at");
