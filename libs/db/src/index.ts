@@ -1,4 +1,5 @@
 export * from './prisma';
+export * from './database-url';
 export * from './access.store';
 export * from './idempotency.store';
 export * from './task.store';

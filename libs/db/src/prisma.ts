@@ -1,17 +1,10 @@
 import { PrismaPg } from '@prisma/adapter-pg';
 import { Pool } from 'pg';
+import { connectionStringFor } from './database-url';
 import { PrismaClient } from './generated/client';
 
 export { PrismaClient, Prisma } from './generated/client';
 export type * from './generated/models';
-
-/** Splits a `?schema=` parameter (Prisma's convention) off a Postgres URL. */
-export function parseDatabaseUrl(url: string): { connectionString: string; schema?: string } {
-  const parsed = new URL(url);
-  const schema = parsed.searchParams.get('schema') ?? undefined;
-  parsed.searchParams.delete('schema');
-  return { connectionString: parsed.toString(), schema };
-}
 
 export interface Database {
   prisma: PrismaClient;
@@ -25,14 +18,13 @@ export interface Database {
 
 /** Prisma over node-postgres (driver adapter: no native engine, works offline), sharing one pool with raw SQL. */
 export function createDatabase(opts: { url: string; poolSize: number }): Database {
-  const { connectionString, schema } = parseDatabaseUrl(opts.url);
+  const { connectionString, schema } = connectionStringFor(opts.url);
   const pool = new Pool({
     connectionString,
     max: opts.poolSize,
     connectionTimeoutMillis: 5_000,
     // a query stuck behind a dead server must not hold a request forever
     query_timeout: 30_000,
-    ...(schema ? { options: `-c search_path="${schema}"` } : {}),
   });
   pool.on('error', () => undefined); // an idle connection dropped by the server; the pool replaces it
   const prisma = new PrismaClient({ adapter: new PrismaPg(pool, schema ? { schema } : undefined) });

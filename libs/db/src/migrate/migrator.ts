@@ -15,6 +15,7 @@ import {
 } from '@prisma/driver-adapter-utils';
 import type * as Wasm from '@prisma/schema-engine-wasm/schema_engine_bg';
 import { Client, Pool, type QueryConfig, type QueryResult } from 'pg';
+import { parseDatabaseUrl, quoteIdent, withSearchPath } from '../database-url';
 
 export const DEFAULT_DATABASE_URL = 'postgresql://postgres@127.0.0.1:5432/baton';
 
@@ -228,12 +229,8 @@ interface Target {
 }
 
 function parseTarget(databaseUrl: string): Target {
-  const url = new URL(databaseUrl);
-  const database = decodeURIComponent(url.pathname.replace(/^\//, ''));
+  const { plainUrl, schema, database } = parseDatabaseUrl(databaseUrl);
   if (!database) throw new Error('the database URL names no database');
-  const schema = url.searchParams.get('schema') || undefined;
-  url.searchParams.delete('schema');
-  const plainUrl = url.toString();
   const maintenance = new URL(plainUrl);
   maintenance.pathname = '/postgres';
   return {
@@ -243,24 +240,6 @@ function parseTarget(databaseUrl: string): Target {
     database,
     schema,
   };
-}
-
-/**
- * Sets search_path through the startup `options` parameter. The engine's SQL (`_prisma_migrations` included) is
- * unqualified, so this is what puts a `?schema=` database's tables into that schema, exactly like the native engine.
- * It goes into the URL because node-postgres lets URL parameters override the config object.
- */
-function withSearchPath(connectionString: string, schema: string): string {
-  const url = new URL(connectionString);
-  // Inside `options`, a backslash escapes a space or a backslash of the value.
-  const setting = `-c search_path=${quoteIdent(schema).replace(/[\\ ]/g, (c) => `\\${c}`)}`;
-  const existing = url.searchParams.get('options');
-  url.searchParams.set('options', existing ? `${existing} ${setting}` : setting);
-  return url.toString();
-}
-
-function quoteIdent(name: string): string {
-  return `"${name.replace(/"/g, '""')}"`;
 }
 
 function pgCode(error: unknown): string | undefined {
