@@ -1,6 +1,6 @@
 // Baton deployments for benchmarks: in this process, or as the API and worker processes that production runs.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { createServer } from 'node:net';
+import { freePort } from '@baton/runtime';
 import { dropPrefix, freshDatabase, rand, startBaton, TEST_REDIS_URL } from '../test/support/harness';
 import { pollUntil } from './support';
 
@@ -15,15 +15,6 @@ export interface Deployment {
 export async function inThisProcess(env: Record<string, string>): Promise<Deployment> {
   const h = await startBaton(env);
   return { url: h.url, adminKey: h.adminKey, databaseUrl: h.databaseUrl, close: () => h.close() };
-}
-
-export async function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const srv = createServer().listen(0, '127.0.0.1', () => {
-      const { port } = srv.address() as { port: number };
-      srv.close(() => resolve(port));
-    });
-  });
 }
 
 /** The API and the worker as separate processes, from the built apps, as `npm run start:api` / `start:worker` run. */

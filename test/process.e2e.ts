@@ -1,19 +1,10 @@
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
-import { createServer } from 'node:net';
 import { after, describe, test } from 'node:test';
+import { freePort } from '@baton/runtime';
 import { freshDatabase, rand, TEST_REDIS_URL, waitFor, dropPrefix } from './support/harness';
 
 const MAIN = 'dist/apps/api/src/main.js';
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const srv = createServer().listen(0, '127.0.0.1', () => {
-      const { port } = srv.address() as { port: number };
-      srv.close(() => resolve(port));
-    });
-  });
-}
 
 const cleanups: (() => Promise<void>)[] = [];
 after(async () => {
