@@ -2,3 +2,4 @@ export * from './runtime';
 export * from './infra';
 export * from './process';
 export * from './worker-registry';
+export * from './admin-key';

@@ -1,8 +1,5 @@
-import { mkdirSync, readFileSync, writeFileSync, existsSync } from 'node:fs';
-import { join } from 'node:path';
 import type { Redis } from 'ioredis';
 import { Client } from 'pg';
-import { generateApiKeySecret } from '@baton/core';
 import type { Config } from '@baton/config';
 import {
   AccessStore,
@@ -17,6 +14,7 @@ import {
 import { createLogger, type Logger } from '@baton/observability';
 import { createRedis, JobProducer } from '@baton/queue';
 import { builtInHandlers, TaskQueue, type HandlerRegistry } from '@baton/tasks';
+import { loadOrCreateAdminKey } from './admin-key';
 import { ensurePostgres, ensureRedis } from './infra';
 
 /** Everything a Baton process shares: settings, stores, connections. Built once, closed once. */
@@ -113,20 +111,6 @@ export async function createRuntime(config: Config, opts: RuntimeOptions): Promi
       await redisInfra.stop();
     },
   };
-}
-
-/**
- * Without ADMIN_API_KEY, a key is generated once into DATA_DIR/admin-api-key (mode 0600) so a fresh install can be
- * administered; the log names the file, never the key.
- */
-function loadOrCreateAdminKey(dataDir: string, log: Logger): string {
-  const file = join(dataDir, 'admin-api-key');
-  if (existsSync(file)) return readFileSync(file, 'utf8').trim();
-  mkdirSync(dataDir, { recursive: true });
-  const secret = generateApiKeySecret();
-  writeFileSync(file, `${secret}\n`, { mode: 0o600, flag: 'wx' });
-  log.warn({ file }, 'ADMIN_API_KEY is not set; generated an admin key into this file');
-  return secret;
 }
 
 async function waitUntilConnectable(url: string, timeoutMs = 10_000): Promise<void> {
