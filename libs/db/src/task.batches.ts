@@ -1,6 +1,6 @@
 import type { Pool } from 'pg';
 import { newId } from '@baton/core';
-import { toTaskView, type Attempt, type NewTask, type TaskRecord } from '@baton/tasks';
+import { taskCompletionKey, toTaskView, type Attempt, type NewTask, type TaskRecord } from '@baton/tasks';
 
 /** Columns of a TaskRecord, for statements that return tasks. */
 export const TASK_COLUMNS = `id, tenant_id AS "tenantId", handler, payload, status::text AS status, progress, result,
@@ -103,14 +103,14 @@ export async function succeedTasks(pool: Pool, successes: Success[]): Promise<Se
     name: 'baton_succeed_tasks',
     text: `WITH v AS (
        SELECT * FROM json_to_recordset($1::json)
-         AS v(id text, result jsonb, event_id text, view jsonb, attempts int, started_at timestamptz)
+         AS v(id text, result jsonb, event_id text, dedup_key text, view jsonb, attempts int, started_at timestamptz)
      ), changed AS (
        UPDATE tasks t SET status = 'succeeded', progress = 100, result = v.result, finished_at = $2,
                           attempts = v.attempts, started_at = COALESCE(t.started_at, v.started_at)
-       FROM v WHERE t.id = v.id AND t.status IN ('queued', 'running') RETURNING t.id, t.tenant_id, t.generation
+       FROM v WHERE t.id = v.id AND t.status IN ('queued', 'running') RETURNING t.id, t.tenant_id
      )
      INSERT INTO notification_events (id, tenant_id, type, subject_type, subject_id, dedup_key, payload)
-     SELECT v.event_id, c.tenant_id, 'task.completed', 'task', c.id, 'task.completed:' || c.id || ':' || c.generation, v.view
+     SELECT v.event_id, c.tenant_id, 'task.completed', 'task', c.id, v.dedup_key, v.view
      FROM changed c JOIN v ON v.id = c.id
      ON CONFLICT (dedup_key) DO NOTHING RETURNING subject_id AS id`,
     values: [
@@ -119,6 +119,7 @@ export async function succeedTasks(pool: Pool, successes: Success[]): Promise<Se
           id: s.attempt.task.id,
           result: s.result ?? null,
           event_id: newId('notification'),
+          dedup_key: taskCompletionKey(s.attempt.task),
           view: views[i],
           attempts: s.attempt.number,
           started_at: s.attempt.startedAt,

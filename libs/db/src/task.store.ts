@@ -1,6 +1,7 @@
 import type { Pool } from 'pg';
 import { Coalescer, newId } from '@baton/core';
 import {
+  taskCompletionKey,
   toTaskView,
   type Attempt,
   type DeadLetterInfo,
@@ -30,7 +31,7 @@ const json = (value: unknown): string => JSON.stringify(value ?? null);
 /** The completion event of a task, written in the same statement as the transition that ends it. */
 function completionEvent(task: TaskRecord): Prisma.Sql {
   return Prisma.sql`INSERT INTO notification_events (id, tenant_id, type, subject_type, subject_id, dedup_key, payload)
-    SELECT ${newId('notification')}, ${task.tenantId}, 'task.completed', 'task', ${task.id}, ${`task.completed:${task.id}:${task.generation}`},
+    SELECT ${newId('notification')}, ${task.tenantId}, 'task.completed', 'task', ${task.id}, ${taskCompletionKey(task)},
            ${json(toTaskView(task))}::jsonb
     FROM changed ON CONFLICT (dedup_key) DO NOTHING`;
 }
@@ -98,11 +99,11 @@ export class PrismaTaskStore implements TaskStore {
     const rows = await this.prisma.$queryRaw<TaskRecord[]>`
       WITH changed AS (
         UPDATE tasks SET status = 'cancelled', finished_at = ${finished.finishedAt}
-        WHERE id = ${id} AND status IN ('queued', 'running') RETURNING id
+        WHERE id = ${id} AND status IN ('queued', 'running') RETURNING ${TASK_COLUMNS}
       ), event AS (${completionEvent(finished)})
-      SELECT ${TASK_COLUMNS} FROM tasks WHERE id = ${id}`;
-    // The SELECT sees the row as it was before this statement; read again when we changed it.
-    return (await this.find(id, tenantId)) ?? rows[0] ?? null;
+      SELECT * FROM changed`;
+    // Nothing changed: the task ended between our read and the update; its final state is the answer.
+    return rows[0] ?? this.find(id, tenantId);
   }
 
   claim(id: string): Promise<TaskRecord | null> {

@@ -72,6 +72,10 @@ export interface TaskView {
   dedupeKey?: string;
 }
 
+/** A task's completion event is unique per task and generation (a dead-letter replay is a new generation). */
+export const taskCompletionKey = (task: Pick<TaskRecord, 'id' | 'generation'>): string =>
+  `task.completed:${task.id}:${task.generation}`;
+
 const iso = (d: Date | null): string | undefined => (d ? d.toISOString() : undefined);
 
 export function toTaskView(t: TaskRecord): TaskView {
