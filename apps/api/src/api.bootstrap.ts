@@ -28,6 +28,8 @@ export async function createApi(runtime: Runtime): Promise<NestFastifyApplicatio
   });
   const app = await NestFactory.create<NestFastifyApplication>(ApiModule.forRuntime(runtime), adapter, {
     logger: new NestPinoLogger(log),
+    // Kept for signature checks (cluster callbacks): the signature covers the bytes, not their parse.
+    rawBody: true,
   });
   app.useGlobalFilters(new ErrorFilter(log));
   app.useGlobalPipes(batonValidationPipe());

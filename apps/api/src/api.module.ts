@@ -1,6 +1,9 @@
 import { Module, type DynamicModule } from '@nestjs/common';
 import { APP_GUARD, APP_INTERCEPTOR } from '@nestjs/core';
 import type { Runtime } from '@baton/runtime';
+import { BatchServiceProvider } from './batches/batch-service.provider';
+import { BatchesController } from './batches/batches.controller';
+import { ClusterCallbacksController } from './batches/cluster-callbacks.controller';
 import { ApiKeys } from './common/api-keys.service';
 import { AuthGuard } from './common/auth.guard';
 import { BackpressureGuard } from './common/backpressure.guard';
@@ -25,6 +28,8 @@ export class ApiModule {
       controllers: [
         HealthController,
         TasksController,
+        BatchesController,
+        ClusterCallbacksController,
         TenantsController,
         QueuesController,
         JobsController,
@@ -35,6 +40,7 @@ export class ApiModule {
         { provide: RUNTIME, useValue: runtime },
         ApiKeys,
         TaskServiceProvider,
+        BatchServiceProvider,
         Backpressure,
         // Order matters: who calls, then how fast, then whether the system can take more.
         { provide: APP_GUARD, useClass: AuthGuard },

@@ -1,10 +1,11 @@
 import { Inject, Injectable, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
-import { MetricsTime, Worker, type Job } from 'bullmq';
+import { MetricsTime, Worker, type Job, type WorkerOptions } from 'bullmq';
 import type { Redis } from 'ioredis';
 import { ALL_QUEUES, QUEUES, type QueueName } from '@baton/contracts';
 import { collectHandlers, createRedis, PermanentJobError, type HandlerMap } from '@baton/queue';
 import { registerWorker, type Registration, type Runtime } from '@baton/runtime';
 import { taskBackoffStrategy } from '@baton/tasks';
+import { BatchProcessor } from './processors/batch.processor';
 import { MaintenanceProcessor } from './processors/maintenance.processor';
 import { TaskProcessor } from './processors/task.processor';
 import { RUNTIME } from './tokens';
@@ -27,6 +28,29 @@ export function parseWorkerQueues(value: string): QueueName[] {
   return names as QueueName[];
 }
 
+/** Per-queue worker settings. */
+function queueSettings(queue: QueueName, config: Runtime['config']): Partial<WorkerOptions> {
+  switch (queue) {
+    case QUEUES.tasks:
+      return { concurrency: config.TASK_CONCURRENCY };
+    case QUEUES.cluster:
+      return {
+        concurrency: config.CLUSTER_CONCURRENCY,
+        // A crashed worker's steps resume after this; a step that waits holds no lock (it is delayed, not active).
+        lockDuration: config.CLUSTER_LOCK_MS,
+        stalledInterval: config.CLUSTER_LOCK_MS,
+        // An item lives for hours across many activations: a few stalls (crashes) must not fail it.
+        maxStalledCount: 3,
+        // Present so that a cluster 429 can pause the whole queue (queue.rateLimit); the bound itself never binds.
+        limiter: { max: 1_000_000_000, duration: 1000 },
+      };
+    case QUEUES.batches:
+      return { concurrency: 4 };
+    default:
+      return { concurrency: 1 };
+  }
+}
+
 /** One BullMQ worker per consumed queue, dispatching each job to the handler registered for its name. */
 @Injectable()
 export class QueueWorkers implements OnApplicationBootstrap, OnApplicationShutdown {
@@ -38,13 +62,14 @@ export class QueueWorkers implements OnApplicationBootstrap, OnApplicationShutdo
   constructor(
     @Inject(RUNTIME) private readonly runtime: Runtime,
     private readonly tasks: TaskProcessor,
+    private readonly batches: BatchProcessor,
     private readonly maintenance: MaintenanceProcessor,
   ) {}
 
   async onApplicationBootstrap(): Promise<void> {
     const { config, log } = this.runtime;
     const queues = parseWorkerQueues(config.WORKER_QUEUES);
-    const handlers = collectHandlers([this.tasks, this.maintenance], queues);
+    const handlers = collectHandlers([this.tasks, this.batches, this.maintenance], queues);
     for (const queue of queues) this.workers.push(this.startWorker(queue, handlers));
     if (queues.includes(QUEUES.maintenance)) {
       await this.scheduleMaintenance();
@@ -82,7 +107,7 @@ export class QueueWorkers implements OnApplicationBootstrap, OnApplicationShutdo
         prefix: config.QUEUE_PREFIX,
         // Per-minute completion and failure counts kept in Redis: jobs/s for operators and Retry-After estimates.
         metrics: { maxDataPoints: MetricsTime.ONE_WEEK },
-        concurrency: queue === QUEUES.tasks ? config.TASK_CONCURRENCY : 1,
+        ...queueSettings(queue, config),
         settings: {
           backoffStrategy: taskBackoffStrategy({
             baseMs: config.TASK_BACKOFF_BASE_MS,

@@ -1,5 +1,6 @@
 import { Module, type DynamicModule } from '@nestjs/common';
 import type { Runtime } from '@baton/runtime';
+import { BatchProcessor } from './processors/batch.processor';
 import { MaintenanceProcessor } from './processors/maintenance.processor';
 import { TaskProcessor } from './processors/task.processor';
 import { QueueWorkers } from './queue-workers.service';
@@ -10,7 +11,13 @@ export class WorkerModule {
   static forRuntime(runtime: Runtime): DynamicModule {
     return {
       module: WorkerModule,
-      providers: [{ provide: RUNTIME, useValue: runtime }, TaskProcessor, MaintenanceProcessor, QueueWorkers],
+      providers: [
+        { provide: RUNTIME, useValue: runtime },
+        TaskProcessor,
+        BatchProcessor,
+        MaintenanceProcessor,
+        QueueWorkers,
+      ],
     };
   }
 }

@@ -8,8 +8,8 @@ export interface BatchItem {
   /** Position in the submitted list: stable, shown to clients, unique within the batch. */
   index: number;
   params: Record<string, unknown>;
-  /** SHA-256 of the canonical params: equal params, equal hash, whatever the key order. */
-  paramsHash: string;
+  /** SHA-256 of the canonical params (equal params, equal hash, whatever the key order); only computed with dedupe. */
+  paramsHash: string | null;
 }
 
 const isPlainObject = (v: unknown): v is Record<string, unknown> =>
@@ -31,12 +31,18 @@ export function prepareItems(items: unknown, dedupe: boolean): { items: BatchIte
     if (!isPlainObject(items[i])) errors.push({ field: `items[${i}]`, message: 'must be an object of parameters' });
   }
   if (errors.length > 0) throw validationFailed(errors);
+  if (!dedupe) {
+    return {
+      items: items.map((params: Record<string, unknown>, index) => ({ index, params, paramsHash: null })),
+      dropped: 0,
+    };
+  }
   const seen = new Set<string>();
   const kept: BatchItem[] = [];
   for (let i = 0; i < items.length; i++) {
     const params = items[i] as Record<string, unknown>;
     const paramsHash = sha256(canonicalJson(params));
-    if (dedupe && seen.has(paramsHash)) continue;
+    if (seen.has(paramsHash)) continue;
     seen.add(paramsHash);
     kept.push({ index: i, params, paramsHash });
   }

@@ -126,7 +126,18 @@ function nextDeadline(run: RunState, report: RunReport, runningSince: Date | nul
 }
 
 /**
- * The client token of one run of one item: derived from the item's id and the run's number, so a submission retried
- * after a timeout carries the same token (and the cluster returns the same job), while a new run carries a new one.
+ * The client token of one run of one item: derived from the item's id, the batch generation it runs in and the run's
+ * number, so a submission retried after a timeout (or a crash) carries the same token and the cluster returns the same
+ * job, while a new run, or a run after retry-failed reopened the batch, carries a new one.
  */
-export const runClientToken = (batchJobId: string, attempt: number): string => `${batchJobId}.${attempt}`;
+export const runClientToken = (batchJobId: string, generation: number, attempt: number): string =>
+  `${batchJobId}.${generation}.${attempt}`;
+
+/**
+ * Status checks made so far in a run, estimated from its age: with delays doubling from `baseMs`, n checks take about
+ * baseMs·(2ⁿ−1). Kept out of storage, so a check that finds nothing new writes nothing.
+ */
+export function pollsSoFar(submittedAt: Date, now: Date, baseMs: number): number {
+  const elapsed = Math.max(0, now.getTime() - submittedAt.getTime());
+  return Math.max(0, Math.floor(Math.log2(1 + elapsed / Math.max(1, baseMs))));
+}

@@ -94,7 +94,16 @@ describe('batch items', () => {
     );
     assert.equal(deduped.dropped, 2);
     assert.equal(prepareItems(items, false).items.length, 5);
-    assert.equal(deduped.items[0].paramsHash, prepareItems([{ b: 2, a: 1 }], false).items[0].paramsHash);
+    assert.equal(
+      deduped.items[0].paramsHash,
+      prepareItems(
+        [
+          { b: 2, a: 1 },
+          { a: 1, b: 2 },
+        ],
+        true,
+      ).items[0].paramsHash,
+    );
   });
   test('100,000 items are prepared quickly', () => {
     const items = Array.from({ length: MAX_BATCH_ITEMS }, (_, i) => ({
@@ -181,8 +190,9 @@ describe('run steps', () => {
     assert.equal(decideStep(run(), { status: 'SUBMITTED' }, unbounded, at(86_400_000)).kind, 'poll');
   });
   test('client tokens are stable per run and differ between runs', () => {
-    assert.equal(runClientToken('job_x', 1), runClientToken('job_x', 1));
-    assert.notEqual(runClientToken('job_x', 1), runClientToken('job_x', 2));
+    assert.equal(runClientToken('job_x', 0, 1), runClientToken('job_x', 0, 1));
+    assert.notEqual(runClientToken('job_x', 0, 1), runClientToken('job_x', 0, 2));
+    assert.notEqual(runClientToken('job_x', 0, 1), runClientToken('job_x', 1, 1));
   });
 });
 

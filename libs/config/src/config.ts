@@ -77,6 +77,22 @@ const SPEC = {
     desc: 'finished tasks and dead letters older than this are purged from Postgres',
   }),
   // Process
+  // External cluster (batches)
+  CLUSTER_URL: str({
+    default: '',
+    desc: 'base URL of the external cluster; empty: workers run a built-in simulator and say so',
+  }),
+  CLUSTER_CALLBACK_SECRET: str({ default: '', desc: 'HMAC key of cluster callbacks; empty: callbacks refused' }),
+  CLUSTER_SUBMIT_RATE: int(
+    0,
+    1_000_000,
+  )({ default: 0, desc: 'most cluster submissions per second, all workers together (0: no limit)' }),
+  CLUSTER_CONCURRENCY: int(1, 5000)({ default: 200, desc: 'batch item steps one worker process runs at once' }),
+  CLUSTER_TIMEOUT_MS: int(100, 600_000)({ default: 10_000, desc: 'per call to the cluster' }),
+  CLUSTER_LOCK_MS: int(
+    1000,
+    600_000,
+  )({ default: 30_000, desc: "lock of a running item step; a crashed worker's steps resume after it" }),
   WORKER_QUEUES: str({ default: 'all', desc: 'queues this worker process consumes (comma list or all)' }),
   LOG_LEVEL: str({ default: 'info', choices: ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] }),
   NODE_ENV: str({ default: 'production', choices: ['production', 'development', 'test'] }),

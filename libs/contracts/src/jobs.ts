@@ -8,6 +8,12 @@ export interface TraceIds {
 /** Each job name mapped to its payload: producers can only enqueue a known job with its payload. */
 export interface JobPayloads {
   'task.run': TraceIds & { taskId: string; tenantId: string };
+  /** Puts a batch generation's items into Redis as children of its parent, page by page. */
+  'batch.feed': TraceIds & { batchId: string; tenantId: string; generation: number };
+  /** The parent of a batch generation: runs once every child has ended and writes the batch's outcome. */
+  'batch.rollup': TraceIds & { batchId: string; tenantId: string; generation: number };
+  /** One item of a batch on the cluster; a step job that lives as long as the item's cluster runs. */
+  'batch.item': { batchJobId: string; batchId: string; tenantId: string; generation: number; pollBase?: number };
   'maintenance.reconcile': TraceIds;
   'maintenance.purge': TraceIds;
 }
@@ -16,6 +22,9 @@ export type JobName = keyof JobPayloads;
 /** The queue each job runs on. */
 export const JOB_QUEUE: { readonly [K in JobName]: QueueName } = {
   'task.run': QUEUES.tasks,
+  'batch.feed': QUEUES.batches,
+  'batch.rollup': QUEUES.batches,
+  'batch.item': QUEUES.cluster,
   'maintenance.reconcile': QUEUES.maintenance,
   'maintenance.purge': QUEUES.maintenance,
 };

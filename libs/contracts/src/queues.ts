@@ -1,7 +1,17 @@
 /** Every BullMQ queue Baton runs. Producers and consumers share this list and nothing else. */
 export const QUEUES = {
   tasks: 'tasks',
+  /** Batch parents (the roll-up) and their feeders. */
+  batches: 'batches',
+  /** One step job per batch item: submit to the external cluster, then check on it until it ends. */
+  cluster: 'cluster',
   maintenance: 'maintenance',
 } as const;
 export type QueueName = (typeof QUEUES)[keyof typeof QUEUES];
 export const ALL_QUEUES: readonly QueueName[] = Object.values(QUEUES);
+
+/**
+ * Holds one "seal" child per batch parent while the feeder adds the items, so the parent cannot run before the last
+ * item is in. No worker consumes it; the feeder removes the seal when it is done.
+ */
+export const BATCH_SEAL_QUEUE = 'batch-seal';

@@ -6,3 +6,4 @@ export * from './task.store';
 export { migrateDeploy, createMigration } from './migrate/migrator';
 export * from './dead-letter.store';
 export * from './ops.store';
+export * from './batch.store';

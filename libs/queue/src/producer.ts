@@ -1,4 +1,4 @@
-import { Queue, type JobsOptions } from 'bullmq';
+import { FlowProducer, Queue, type JobsOptions } from 'bullmq';
 import type { Redis } from 'ioredis';
 import { JOB_QUEUE, type JobName, type JobPayloads, type QueueName } from '@baton/contracts';
 
@@ -6,12 +6,24 @@ export type EnqueueOptions = Omit<JobsOptions, 'jobId'> & { jobId: string };
 
 /** Typed producer: only known jobs, each with its own payload, on the queue the contract names. */
 export class JobProducer {
-  private readonly queues = new Map<QueueName, Queue>();
+  private readonly queues = new Map<string, Queue>();
+  private flows?: FlowProducer;
 
   constructor(
     private readonly connection: Redis,
-    private readonly prefix: string,
+    readonly prefix: string,
   ) {}
+
+  /** Flows (a parent and its children), on the same connection and prefix. */
+  flow(): FlowProducer {
+    this.flows ??= new FlowProducer({ connection: this.connection, prefix: this.prefix });
+    return this.flows;
+  }
+
+  /** A queue outside the job contract (e.g. the batch seal queue, which no worker consumes). */
+  auxiliary(name: string): Queue {
+    return this.queue(name as QueueName);
+  }
 
   queue(name: QueueName): Queue {
     let queue = this.queues.get(name);
@@ -35,5 +47,6 @@ export class JobProducer {
 
   async close(): Promise<void> {
     await Promise.all([...this.queues.values()].map((q) => q.close()));
+    await this.flows?.close();
   }
 }

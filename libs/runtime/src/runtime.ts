@@ -8,11 +8,13 @@ import {
   createDatabase,
   IdempotencyStore,
   migrateDeploy,
+  PgBatchStore,
   PrismaTaskStore,
   type PrismaClient,
 } from '@baton/db';
 import { createLogger, type Logger } from '@baton/observability';
 import { createRedis, JobProducer } from '@baton/queue';
+import { BatchQueue } from '@baton/batches';
 import { builtInHandlers, TaskQueue, type HandlerRegistry } from '@baton/tasks';
 import { loadOrCreateAdminKey } from './admin-key';
 import { ensurePostgres, ensureRedis } from './infra';
@@ -32,10 +34,12 @@ export interface Runtime {
     access: AccessStore;
     idempotency: IdempotencyStore;
     tasks: PrismaTaskStore;
+    batches: PgBatchStore;
     deadLetters: DeadLetterStore;
     ops: OpsStore;
   };
   taskQueue: TaskQueue;
+  batchQueue: BatchQueue;
   handlers: HandlerRegistry;
   /** Channel on which cancellations of running tasks are published to every worker. */
   cancelChannel: string;
@@ -93,10 +97,12 @@ export async function createRuntime(config: Config, opts: RuntimeOptions): Promi
       access,
       idempotency: new IdempotencyStore(prisma),
       tasks: new PrismaTaskStore(prisma, database.pool),
+      batches: new PgBatchStore(database.pool),
       deadLetters: new DeadLetterStore(prisma),
       ops: new OpsStore(prisma),
     },
     taskQueue: new TaskQueue(producer),
+    batchQueue: new BatchQueue(producer),
     handlers: builtInHandlers({
       maxTimeoutMs: config.TASK_HTTP_MAX_TIMEOUT_MS,
       allowPrivateNetworks: config.TASK_HTTP_ALLOW_PRIVATE_NETWORKS,

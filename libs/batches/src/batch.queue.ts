@@ -1,0 +1,110 @@
+import type { Job } from 'bullmq';
+import { BATCH_SEAL_QUEUE, QUEUES } from '@baton/contracts';
+import type { JobProducer } from '@baton/queue';
+import { batchFeedJobId, batchItemJobId, batchParentJobId, batchSealJobId, type BatchRecord } from './batch.types';
+
+const DAY_S = 86_400;
+/** Infrastructure retries of one item step (Postgres, Redis, the cluster unreachable); cluster FAILED runs are not these. */
+export const ITEM_STEP_ATTEMPTS = 10;
+const SEAL_DELAY_MS = 7 * DAY_S * 1000;
+
+type BatchRef = Pick<BatchRecord, 'id' | 'tenantId' | 'generation' | 'priority'>;
+
+/**
+ * A batch generation in Redis: a parent roll-up job on `batches` that waits for one child per item on `cluster`,
+ * plus a seal child that keeps it waiting until the feeder has added every item. Ids carry the generation, so
+ * retry-failed makes a new parent and new children instead of reviving old ones.
+ */
+export class BatchQueue {
+  constructor(private readonly producer: JobProducer) {}
+
+  /** Enqueues the feeder of a generation (deduplicated by id: enqueueing twice is harmless). */
+  async feed(batch: BatchRef, requestId?: string): Promise<void> {
+    await this.producer.add(
+      'batch.feed',
+      { batchId: batch.id, tenantId: batch.tenantId, generation: batch.generation, requestId },
+      {
+        jobId: batchFeedJobId(batch.id, batch.generation),
+        attempts: 20,
+        backoff: { type: 'exponential', delay: 1000 },
+        removeOnComplete: { age: DAY_S },
+        removeOnFail: { age: 7 * DAY_S },
+      },
+    );
+  }
+
+  /** The parent and its seal, unless they exist already (a feeder resumed after a crash). */
+  async ensureParent(batch: BatchRef): Promise<void> {
+    const parentId = batchParentJobId(batch.id, batch.generation);
+    if (await this.producer.queue(QUEUES.batches).getJob(parentId)) return;
+    await this.producer.flow().add({
+      name: 'batch.rollup',
+      queueName: QUEUES.batches,
+      data: { batchId: batch.id, tenantId: batch.tenantId, generation: batch.generation },
+      opts: {
+        jobId: parentId,
+        attempts: 10,
+        backoff: { type: 'exponential', delay: 1000 },
+        removeOnComplete: { age: DAY_S },
+        removeOnFail: { age: 7 * DAY_S },
+      },
+      children: [
+        {
+          name: 'seal',
+          queueName: BATCH_SEAL_QUEUE,
+          data: {},
+          opts: { jobId: batchSealJobId(batch.id, batch.generation), delay: SEAL_DELAY_MS },
+        },
+      ],
+    });
+  }
+
+  /** One child per item: each ends the parent's wait for it whether it succeeds or fails for good. */
+  async addItems(batch: BatchRef, jobIds: string[]): Promise<void> {
+    if (jobIds.length === 0) return;
+    const parent = {
+      id: batchParentJobId(batch.id, batch.generation),
+      queue: `${this.producer.prefix}:${QUEUES.batches}`,
+    };
+    await this.producer.addBulk(
+      'batch.item',
+      jobIds.map((batchJobId) => ({
+        payload: { batchJobId, batchId: batch.id, tenantId: batch.tenantId, generation: batch.generation },
+        opts: {
+          jobId: batchItemJobId(batchJobId, batch.generation),
+          parent,
+          ignoreDependencyOnFailure: true,
+          attempts: ITEM_STEP_ATTEMPTS,
+          backoff: { type: 'exponential', delay: 1000 },
+          removeOnComplete: true,
+          removeOnFail: { age: 7 * DAY_S },
+        },
+      })),
+    );
+  }
+
+  /** Every item is in: the parent may run once the last child ends. */
+  async releaseSeal(batch: BatchRef): Promise<void> {
+    const seal = await this.producer.auxiliary(BATCH_SEAL_QUEUE).getJob(batchSealJobId(batch.id, batch.generation));
+    await seal?.remove();
+  }
+
+  /** Runs the step of these jobs now instead of at their next check (cancel, a cluster callback). */
+  async wake(jobs: { id: string; generation: number }[]): Promise<void> {
+    const queue = this.producer.queue(QUEUES.cluster);
+    for (let i = 0; i < jobs.length; i += 500) {
+      await Promise.allSettled(
+        jobs.slice(i, i + 500).map(async (j) => {
+          const job: Job | undefined = await queue.getJob(batchItemJobId(j.id, j.generation));
+          // promote() throws unless the job is delayed; a waiting or active one will see the news anyway.
+          if (job) await job.promote();
+        }),
+      );
+    }
+  }
+
+  /** Slows the whole cluster queue down after a 429: no item step starts before `ms` have passed. */
+  async pauseFor(ms: number): Promise<void> {
+    await this.producer.queue(QUEUES.cluster).rateLimit(ms);
+  }
+}
