@@ -1,7 +1,9 @@
 import assert from 'node:assert/strict';
 import { after, before, beforeEach, describe, test } from 'node:test';
 import { signClusterCallback, startSimulator, type RunningSimulator } from '@baton/cluster';
-import { startBaton, waitFor, type Harness } from './support/harness';
+import { BatchReconciler } from '@baton/batches';
+import { QUEUES } from '@baton/contracts';
+import { dropPrefix, startBaton, TEST_REDIS_URL, waitFor, type Harness } from './support/harness';
 
 const SECRET = 'cluster-callback-secret';
 const FAST = { queueMs: 10, runMs: 20, failRate: 0, stuckRate: 0, burst429Rate: 0, errorRate: 0, callbacks: null };
@@ -230,6 +232,27 @@ describe('batches on the cluster', () => {
       headers: { 'x-cluster-signature': signClusterCallback(body, SECRET) },
     });
     assert.equal(signed.status, 202);
+  });
+
+  test('Redis losing every batch key mid-flight: the reconciler re-feeds the batch and it completes', async () => {
+    sim.configure({ queueMs: 10, runMs: 1500 });
+    const r = await submit({ items: items(40), policy: quick() });
+    await waitFor(async () => (await get(r.body.id)).body.counts.running > 0, 10_000, 'items running');
+    await dropPrefix(TEST_REDIS_URL, h.prefix);
+    const { runtime } = h;
+    const reconciler = new BatchReconciler(
+      runtime.stores.batches,
+      runtime.batchQueue,
+      { batches: runtime.producer.queue(QUEUES.batches) },
+      runtime.log,
+    );
+    const report = await reconciler.run(0);
+    assert.ok(report.refed >= 1, JSON.stringify(report));
+    const done = await until(r.body.id, 30_000);
+    assert.equal(done.outcome, 'all_succeeded');
+    assert.equal(done.counts.succeeded, 40);
+    assert.equal((await events(r.body.id)).length, 1);
+    assert.equal((await reconciler.run(0)).refed, 0, 'nothing left to repair');
   });
 
   test('the roll-up is exactly once: running it concurrently again writes no second event', async () => {

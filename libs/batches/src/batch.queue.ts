@@ -18,13 +18,17 @@ type BatchRef = Pick<BatchRecord, 'id' | 'tenantId' | 'generation' | 'priority'>
 export class BatchQueue {
   constructor(private readonly producer: JobProducer) {}
 
-  /** Enqueues the feeder of a generation (deduplicated by id: enqueueing twice is harmless). */
-  async feed(batch: BatchRef, requestId?: string): Promise<void> {
+  /**
+   * Enqueues the feeder of a generation (deduplicated by id: enqueueing twice is harmless). A repair (the reconciler
+   * found the parent or feeder gone from Redis) gets an id of its own, since the first one may still be remembered.
+   */
+  async feed(batch: BatchRef, requestId?: string, repair?: string): Promise<void> {
+    const jobId = batchFeedJobId(batch.id, batch.generation);
     await this.producer.add(
       'batch.feed',
       { batchId: batch.id, tenantId: batch.tenantId, generation: batch.generation, requestId },
       {
-        jobId: batchFeedJobId(batch.id, batch.generation),
+        jobId: repair ? `${jobId}-${repair}` : jobId,
         attempts: 20,
         backoff: { type: 'exponential', delay: 1000 },
         removeOnComplete: { age: DAY_S },

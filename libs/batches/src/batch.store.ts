@@ -17,7 +17,7 @@ export interface BatchStore {
   jobs(batchId: string, status: string | undefined, afterIndex: number, limit: number): Promise<BatchJobRecord[]>;
   findJob(batchId: string, jobId: string): Promise<BatchJobRecord | null>;
 
-  /** Queued jobs of a generation in index order, after `afterIndex`: what the feeder puts into Redis. */
+  /** Open (queued or running) jobs of a generation in index order, after `afterIndex`: what the feeder puts into Redis. */
   feedPage(
     batchId: string,
     generation: number,
@@ -55,6 +55,6 @@ export interface BatchStore {
 
   /** For callbacks: the job a cluster id belongs to, if it still waits on the cluster. */
   findByClusterJobId(clusterJobId: string): Promise<{ id: string; generation: number } | null>;
-  /** Batches not terminal whose current generation was never fully fed, created before `before`: for the reconciler. */
-  unfed(before: Date, limit: number): Promise<{ id: string; tenantId: string; generation: number }[]>;
+  /** Open (not terminal) batches created before `before`, by id after `afterId`: for the reconciler. */
+  open(before: Date, afterId: string | undefined, limit: number): Promise<BatchRecord[]>;
 }

@@ -10,3 +10,4 @@ export * from './batch.service';
 export * from './batch.runner';
 export * from './batch.feeder';
 export * from './submit-gate';
+export * from './batch.reconciler';

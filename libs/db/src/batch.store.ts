@@ -157,7 +157,8 @@ export class PgBatchStore implements BatchStore {
   async feedPage(batchId: string, generation: number, afterIndex: number, limit: number) {
     const { rows } = await this.pool.query<{ id: string; index: number }>(
       `SELECT id, index FROM batch_jobs
-       WHERE batch_id = $1 AND generation = $2 AND status = 'queued' AND index > $3 ORDER BY index LIMIT $4`,
+       WHERE batch_id = $1 AND generation = $2 AND status IN ('queued', 'running') AND index > $3
+       ORDER BY index LIMIT $4`,
       [batchId, generation, afterIndex, limit],
     );
     return rows;
@@ -318,13 +319,13 @@ export class PgBatchStore implements BatchStore {
     return rows[0] ?? null;
   }
 
-  async unfed(before: Date, limit: number) {
-    const { rows } = await this.pool.query<{ id: string; tenantId: string; generation: number }>(
-      `SELECT id, tenant_id AS "tenantId", generation FROM batches
-       WHERE outcome IS NULL AND fed_at IS NULL AND created_at < $1 ORDER BY created_at LIMIT $2`,
-      [before, limit],
+  async open(before: Date, afterId: string | undefined, limit: number): Promise<BatchRecord[]> {
+    const { rows } = await this.pool.query<BatchRow>(
+      `SELECT ${BATCH_COLUMNS} FROM batches
+       WHERE status IN ('queued', 'running') AND created_at < $1 AND id > $2 ORDER BY id LIMIT $3`,
+      [before, afterId ?? '', limit],
     );
-    return rows;
+    return rows.map(toBatch);
   }
 
   private async loadItems(ids: string[]): Promise<(ItemContext | null)[]> {

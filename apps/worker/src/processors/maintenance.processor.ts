@@ -1,4 +1,5 @@
 import { Inject, Injectable } from '@nestjs/common';
+import { BatchReconciler, type BatchReconcileReport } from '@baton/batches';
 import { QUEUES } from '@baton/contracts';
 import { JobHandler } from '@baton/queue';
 import type { Runtime } from '@baton/runtime';
@@ -8,6 +9,7 @@ import { RUNTIME } from '../tokens';
 @Injectable()
 export class MaintenanceProcessor {
   private readonly reconciler: TaskReconciler;
+  private readonly batchReconciler: BatchReconciler;
 
   constructor(@Inject(RUNTIME) private readonly runtime: Runtime) {
     this.reconciler = new TaskReconciler(
@@ -16,13 +18,20 @@ export class MaintenanceProcessor {
       runtime.producer.queue(QUEUES.tasks),
       runtime.log,
     );
+    this.batchReconciler = new BatchReconciler(
+      runtime.stores.batches,
+      runtime.batchQueue,
+      { batches: runtime.producer.queue(QUEUES.batches) },
+      runtime.log,
+    );
   }
 
   @JobHandler('maintenance.reconcile')
-  async reconcile(): Promise<ReconcileReport & { idempotencyPurged: number }> {
+  async reconcile(): Promise<ReconcileReport & { batches: BatchReconcileReport; idempotencyPurged: number }> {
     const report = await this.reconciler.run(this.runtime.config.RECONCILE_GRACE_MS);
+    const batches = await this.batchReconciler.run(this.runtime.config.RECONCILE_GRACE_MS);
     const idempotencyPurged = await this.runtime.stores.idempotency.purgeExpired();
-    return { ...report, idempotencyPurged };
+    return { ...report, batches, idempotencyPurged };
   }
 
   /** Execution history is kept in Postgres for HISTORY_RETENTION_DAYS, whatever Redis keeps. */
