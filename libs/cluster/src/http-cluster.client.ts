@@ -6,7 +6,8 @@ import {
   ClusterTransientError,
   type ClusterError,
 } from './cluster.errors';
-import { jsonObjectOf, readBoundedBody, type BoundedBody } from './response-body';
+import { httpCall, type HttpReply } from './http-call';
+import { jsonObjectOf } from './response-body';
 import { parseRetryAfter } from './retry-after';
 
 export interface HttpClusterClientOptions {
@@ -20,11 +21,7 @@ export interface HttpClusterClientOptions {
   headers?: Record<string, string>;
 }
 
-interface Reply {
-  status: number;
-  headers: Headers;
-  body: BoundedBody;
-}
+type Reply = HttpReply;
 
 const DEFAULT_TIMEOUT_MS = 10_000;
 const DEFAULT_MAX_BODY_BYTES = 64 * 1024;
@@ -57,7 +54,7 @@ export class HttpClusterClient implements ClusterClient {
       if (typeof jobUuid === 'string' && jobUuid !== '') return jobUuid;
     }
     // A 2xx we cannot read may still have created the job: transient, so a retry with the token finds it.
-    throw clusterErrorFor('submit', reply.status, reply.headers.get('retry-after'), reply.body.text);
+    throw clusterErrorFor('submit', reply.status, reply.retryAfter, reply.body.text);
   }
 
   async status(clusterJobId: string): Promise<ClusterStatusReport> {
@@ -73,7 +70,7 @@ export class HttpClusterClient implements ClusterClient {
           : { status: body.status };
       }
     }
-    throw clusterErrorFor('status', reply.status, reply.headers.get('retry-after'), reply.body.text);
+    throw clusterErrorFor('status', reply.status, reply.retryAfter, reply.body.text);
   }
 
   async cancel(clusterJobId: string): Promise<ClusterCancelOutcome> {
@@ -81,24 +78,20 @@ export class HttpClusterClient implements ClusterClient {
     if (reply.status >= 200 && reply.status < 300) return 'cancelled';
     if (reply.status === 404) return 'unknown';
     if (reply.status === 405 || reply.status === 501) return 'unsupported';
-    throw clusterErrorFor('cancel', reply.status, reply.headers.get('retry-after'), reply.body.text);
+    throw clusterErrorFor('cancel', reply.status, reply.retryAfter, reply.body.text);
   }
 
   private async call(method: string, path: string, json: unknown, what: string): Promise<Reply> {
-    const signal = AbortSignal.timeout(this.timeoutMs);
     try {
-      const response = await fetch(this.base + path, {
+      return await httpCall(this.base + path, {
         method,
-        redirect: 'manual',
-        headers: json === undefined ? this.headers : { ...this.headers, 'content-type': 'application/json' },
-        body: json === undefined ? undefined : JSON.stringify(json),
-        signal,
+        headers: this.headers,
+        json,
+        timeoutMs: this.timeoutMs,
+        maxBodyBytes: this.maxBodyBytes,
       });
-      // The body is read under the same timeout: a reply that stalls half-way is a timeout too.
-      const body = await readBoundedBody(response, this.maxBodyBytes);
-      return { status: response.status, headers: response.headers, body };
     } catch (error) {
-      if (signal.aborted) {
+      if ((error as { code?: string }).code === 'ETIMEDOUT_BATON') {
         throw new ClusterTransientError(`cluster ${what}: no answer within ${this.timeoutMs} ms`, 'timeout');
       }
       throw new ClusterTransientError(`cluster ${what}: ${describeNetworkError(error)}`, 'connection');
@@ -135,10 +128,9 @@ function snippet(text: string): string {
   return `: ${oneLine.length > 200 ? `${oneLine.slice(0, 200)}…` : oneLine}`;
 }
 
-/** fetch says only "fetch failed"; the cause names what happened (ECONNREFUSED, ECONNRESET, a TLS error). */
+/** The socket error's code (ECONNREFUSED, ECONNRESET, a TLS error) with its message. */
 function describeNetworkError(error: unknown): string {
   if (!(error instanceof Error)) return String(error);
-  const cause = error.cause as { code?: unknown; message?: unknown } | undefined;
-  const detail = typeof cause?.code === 'string' ? cause.code : typeof cause?.message === 'string' ? cause.message : '';
-  return detail ? `${error.message} (${detail})` : error.message;
+  const code = (error as { code?: unknown }).code;
+  return typeof code === 'string' && !error.message.includes(code) ? `${error.message} (${code})` : error.message;
 }

@@ -4,3 +4,4 @@ export * from './retry-after';
 export * from './callback.signature';
 export * from './http-cluster.client';
 export * from './simulator';
+export * from './http-call';
