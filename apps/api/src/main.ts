@@ -1,3 +1,4 @@
+import '@baton/observability/register'; // first: tracing hooks must precede HTTP modules
 import 'reflect-metadata';
 import { startGpuWorker } from '@baton/gpu-worker-app';
 import { runProcess, type Stop } from '@baton/runtime';

@@ -1,3 +1,4 @@
+import '@baton/observability/register'; // first: tracing hooks must precede HTTP modules
 import 'reflect-metadata';
 import { runProcess } from '@baton/runtime';
 import { startWorker } from './worker.bootstrap';

@@ -2,6 +2,7 @@ import { Inject, Injectable, type OnApplicationBootstrap, type OnApplicationShut
 import { MetricsTime, Worker, type Job, type WorkerOptions } from 'bullmq';
 import type { Redis } from 'ioredis';
 import { ALL_QUEUES, QUEUES, type QueueName } from '@baton/contracts';
+import { bullmqTelemetry } from '@baton/observability';
 import { collectHandlers, createRedis, PermanentJobError, type HandlerMap } from '@baton/queue';
 import { registerWorker, type Registration, type Runtime } from '@baton/runtime';
 import { taskBackoffStrategy } from '@baton/tasks';
@@ -107,6 +108,7 @@ export class QueueWorkers implements OnApplicationBootstrap, OnApplicationShutdo
         prefix: config.QUEUE_PREFIX,
         // Per-minute completion and failure counts kept in Redis: jobs/s for operators and Retry-After estimates.
         metrics: { maxDataPoints: MetricsTime.ONE_WEEK },
+        telemetry: bullmqTelemetry(),
         ...queueSettings(queue, config),
         settings: {
           backoffStrategy: taskBackoffStrategy({

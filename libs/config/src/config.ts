@@ -94,6 +94,11 @@ const SPEC = {
     600_000,
   )({ default: 30_000, desc: "lock of a running item step; a crashed worker's steps resume after it" }),
   WORKER_QUEUES: str({ default: 'all', desc: 'queues this worker process consumes (comma list or all)' }),
+  TRACING_ENABLED: bool({ default: false, desc: 'OpenTelemetry traces across requests, jobs and outgoing calls' }),
+  TRACING_OTLP_URL: str({
+    default: '',
+    desc: 'OTLP/HTTP traces endpoint; empty: OTEL_EXPORTER_OTLP_* or localhost:4318',
+  }),
   LOG_LEVEL: str({ default: 'info', choices: ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] }),
   NODE_ENV: str({ default: 'production', choices: ['production', 'development', 'test'] }),
   SHUTDOWN_GRACE_MS: int(0, 600_000)({ default: 10_000, desc: 'time given to in-flight work on SIGTERM' }),

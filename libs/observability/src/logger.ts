@@ -1,4 +1,5 @@
 import pino, { type Logger } from 'pino';
+import { traceIds } from './tracing';
 
 export type { Logger } from 'pino';
 
@@ -17,13 +18,15 @@ export const REDACT_PATHS = [
   '*.password',
 ];
 
-/** pino JSON to stdout; service name and pid on every line. */
-export function createLogger(opts: { level: string; name: string }): Logger {
-  return pino({
+/** pino JSON to stdout; service name and pid on every line, and the trace and span ids when a trace is active. */
+export function createLogger(opts: { level: string; name: string }, destination?: pino.DestinationStream): Logger {
+  const options: pino.LoggerOptions = {
     level: opts.level,
     base: { service: opts.name, pid: process.pid },
     redact: { paths: REDACT_PATHS, censor: '[redacted]' },
     timestamp: pino.stdTimeFunctions.isoTime,
     formatters: { level: (label) => ({ level: label }) },
-  });
+    mixin: traceIds,
+  };
+  return destination ? pino(options, destination) : pino(options);
 }

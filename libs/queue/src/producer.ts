@@ -1,6 +1,7 @@
 import { FlowProducer, Queue, type JobsOptions } from 'bullmq';
 import type { Redis } from 'ioredis';
 import { JOB_QUEUE, type JobName, type JobPayloads, type QueueName } from '@baton/contracts';
+import { bullmqTelemetry } from '@baton/observability';
 
 export type EnqueueOptions = Omit<JobsOptions, 'jobId'> & { jobId: string };
 
@@ -16,7 +17,7 @@ export class JobProducer {
 
   /** Flows (a parent and its children), on the same connection and prefix. */
   flow(): FlowProducer {
-    this.flows ??= new FlowProducer({ connection: this.connection, prefix: this.prefix });
+    this.flows ??= new FlowProducer({ connection: this.connection, prefix: this.prefix, telemetry: bullmqTelemetry() });
     return this.flows;
   }
 
@@ -28,7 +29,8 @@ export class JobProducer {
   queue(name: QueueName): Queue {
     let queue = this.queues.get(name);
     if (!queue) {
-      queue = new Queue(name, { connection: this.connection, prefix: this.prefix });
+      // With tracing on, each job carries the trace it was added in, and its processing continues it.
+      queue = new Queue(name, { connection: this.connection, prefix: this.prefix, telemetry: bullmqTelemetry() });
       queue.on('error', () => undefined); // connection errors surface through readiness checks, not crashes
       this.queues.set(name, queue);
     }

@@ -12,7 +12,7 @@ import {
   PrismaTaskStore,
   type PrismaClient,
 } from '@baton/db';
-import { createLogger, type Logger } from '@baton/observability';
+import { createLogger, startTracing, stopTracing, type Logger } from '@baton/observability';
 import { createRedis, JobProducer } from '@baton/queue';
 import { BatchQueue } from '@baton/batches';
 import { builtInHandlers, TaskQueue, type HandlerRegistry } from '@baton/tasks';
@@ -54,6 +54,9 @@ export interface RuntimeOptions {
 }
 
 export async function createRuntime(config: Config, opts: RuntimeOptions): Promise<Runtime> {
+  // First: the HTTP instrumentation must be in place before any server or client is made.
+  if (config.TRACING_ENABLED)
+    startTracing({ serviceName: `baton-${opts.name}`, otlpEndpoint: config.TRACING_OTLP_URL });
   const log = opts.logger ?? createLogger({ level: config.LOG_LEVEL, name: opts.name });
   const infoLine = (msg: string, extra?: object): void => log.warn(extra ?? {}, msg);
   const redisInfra = await ensureRedis({ url: config.REDIS_URL, dataDir: config.DATA_DIR, log: infoLine });
@@ -115,6 +118,7 @@ export async function createRuntime(config: Config, opts: RuntimeOptions): Promi
       await database.close();
       await pgInfra.stop();
       await redisInfra.stop();
+      await stopTracing().catch(() => undefined);
     },
   };
 }
