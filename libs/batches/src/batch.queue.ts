@@ -76,6 +76,9 @@ export class BatchQueue {
         payload: { batchJobId, batchId: batch.id, tenantId: batch.tenantId, generation: batch.generation },
         opts: {
           jobId: batchItemJobId(batchJobId, batch.generation),
+          // Not yet submitted: in batch priority order (1 first). Once submitted, a step drops to priority 0, which
+          // BullMQ serves before any prioritized job, so due status checks never queue behind a backlog of submits.
+          priority: batch.priority,
           parent,
           ignoreDependencyOnFailure: true,
           attempts: ITEM_STEP_ATTEMPTS,

@@ -76,6 +76,8 @@ export class BatchItemRunner {
       await this.gate.acquire();
       const clusterJobId = await this.cluster.submit(row.params, runClientToken(row.id, row.generation, attempt));
       await this.store.markSubmitted(row.id, attempt, clusterJobId, now);
+      // From now on its steps are status checks: served ahead of items still waiting to be submitted.
+      if (job.priority !== 0) await job.changePriority({ priority: 0 });
       metrics.enqueueToStart.observe({ queue: 'cluster' }, Math.max(0, now.getTime() - job.timestamp) / 1000);
       const first = Math.max(MIN_POLL_MS, backoffDelay(1, batch.policy.backoff));
       return this.later(job, token, first);
