@@ -6,6 +6,7 @@ import { collectHandlers, createRedis, PermanentJobError, type HandlerMap } from
 import { registerWorker, type Registration, type Runtime } from '@baton/runtime';
 import { taskBackoffStrategy } from '@baton/tasks';
 import { MaintenanceProcessor } from './processors/maintenance.processor';
+import { NotificationProcessor } from './processors/notification.processor';
 import { TaskProcessor } from './processors/task.processor';
 import { RUNTIME } from './tokens';
 
@@ -27,6 +28,13 @@ export function parseWorkerQueues(value: string): QueueName[] {
   return names as QueueName[];
 }
 
+/** Deliveries wait on receivers: many at once, and a stopped worker's delivery is taken over after NOTIFY_LOCK_MS. */
+const notificationWorkerOptions = (config: Runtime['config']) => ({
+  concurrency: config.NOTIFY_CONCURRENCY,
+  lockDuration: config.NOTIFY_LOCK_MS,
+  stalledInterval: config.NOTIFY_LOCK_MS,
+});
+
 /** One BullMQ worker per consumed queue, dispatching each job to the handler registered for its name. */
 @Injectable()
 export class QueueWorkers implements OnApplicationBootstrap, OnApplicationShutdown {
@@ -39,12 +47,13 @@ export class QueueWorkers implements OnApplicationBootstrap, OnApplicationShutdo
     @Inject(RUNTIME) private readonly runtime: Runtime,
     private readonly tasks: TaskProcessor,
     private readonly maintenance: MaintenanceProcessor,
+    private readonly notifications: NotificationProcessor,
   ) {}
 
   async onApplicationBootstrap(): Promise<void> {
     const { config, log } = this.runtime;
     const queues = parseWorkerQueues(config.WORKER_QUEUES);
-    const handlers = collectHandlers([this.tasks, this.maintenance], queues);
+    const handlers = collectHandlers([this.tasks, this.maintenance, this.notifications], queues);
     for (const queue of queues) this.workers.push(this.startWorker(queue, handlers));
     if (queues.includes(QUEUES.maintenance)) {
       await this.scheduleMaintenance();
@@ -52,6 +61,12 @@ export class QueueWorkers implements OnApplicationBootstrap, OnApplicationShutdo
       // with it the reconciler that repairs such losses. Re-asserting it is idempotent and cheap.
       this.timers.push(
         setInterval(() => void this.scheduleMaintenance().catch(() => undefined), config.RECONCILE_INTERVAL_MS),
+      );
+    }
+    if (queues.includes(QUEUES.notifications)) {
+      await this.notifications.schedule();
+      this.timers.push(
+        setInterval(() => void this.notifications.schedule().catch(() => undefined), config.RECONCILE_INTERVAL_MS),
       );
     }
     if (queues.includes(QUEUES.tasks)) await this.listenForCancels();
@@ -83,6 +98,7 @@ export class QueueWorkers implements OnApplicationBootstrap, OnApplicationShutdo
         // Per-minute completion and failure counts kept in Redis: jobs/s for operators and Retry-After estimates.
         metrics: { maxDataPoints: MetricsTime.ONE_WEEK },
         concurrency: queue === QUEUES.tasks ? config.TASK_CONCURRENCY : 1,
+        ...(queue === QUEUES.notifications && notificationWorkerOptions(config)),
         settings: {
           backoffStrategy: taskBackoffStrategy({
             baseMs: config.TASK_BACKOFF_BASE_MS,

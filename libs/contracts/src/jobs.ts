@@ -10,6 +10,10 @@ export interface JobPayloads {
   'task.run': TraceIds & { taskId: string; tenantId: string };
   'maintenance.reconcile': TraceIds;
   'maintenance.purge': TraceIds;
+  /** Turns undispatched outbox rows into deliveries (a sweep; also repairs deliveries missing from Redis). */
+  'notify.dispatch': TraceIds;
+  'notify.reconcile': TraceIds;
+  'notify.deliver': TraceIds & { deliveryId: string; tenantId?: string };
 }
 export type JobName = keyof JobPayloads;
 
@@ -18,6 +22,9 @@ export const JOB_QUEUE: { readonly [K in JobName]: QueueName } = {
   'task.run': QUEUES.tasks,
   'maintenance.reconcile': QUEUES.maintenance,
   'maintenance.purge': QUEUES.maintenance,
+  'notify.dispatch': QUEUES.notifications,
+  'notify.reconcile': QUEUES.notifications,
+  'notify.deliver': QUEUES.notifications,
 };
 
 export const JOB_NAMES = Object.keys(JOB_QUEUE) as JobName[];

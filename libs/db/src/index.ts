@@ -6,3 +6,5 @@ export * from './task.store';
 export { migrateDeploy, createMigration } from './migrate/migrator';
 export * from './dead-letter.store';
 export * from './ops.store';
+export * from './notification.store';
+export * from './alert.store';

@@ -3,11 +3,13 @@ import { Client } from 'pg';
 import type { Config } from '@baton/config';
 import {
   AccessStore,
+  AlertStore,
   DeadLetterStore,
   OpsStore,
   createDatabase,
   IdempotencyStore,
   migrateDeploy,
+  PrismaNotificationStore,
   PrismaTaskStore,
   type PrismaClient,
 } from '@baton/db';
@@ -34,6 +36,8 @@ export interface Runtime {
     tasks: PrismaTaskStore;
     deadLetters: DeadLetterStore;
     ops: OpsStore;
+    notifications: PrismaNotificationStore;
+    alerts: AlertStore;
   };
   taskQueue: TaskQueue;
   handlers: HandlerRegistry;
@@ -95,6 +99,8 @@ export async function createRuntime(config: Config, opts: RuntimeOptions): Promi
       tasks: new PrismaTaskStore(prisma, database.pool),
       deadLetters: new DeadLetterStore(prisma),
       ops: new OpsStore(prisma),
+      notifications: new PrismaNotificationStore(prisma, database.pool),
+      alerts: new AlertStore(prisma),
     },
     taskQueue: new TaskQueue(producer),
     handlers: builtInHandlers({
