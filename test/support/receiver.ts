@@ -14,7 +14,10 @@ export interface Hit {
  * answer with, so a test can make an endpoint fail N times, hang, or succeed.
  */
 export async function startReceiver(
-  script: (path: string, hitsOnPath: number) => { status: number; delayMs?: number; body?: unknown } = () => ({
+  script: (
+    path: string,
+    hitsOnPath: number,
+  ) => { status: number; delayMs?: number; body?: unknown; headers?: Record<string, string> } = () => ({
     status: 200,
   }),
 ) {
@@ -34,7 +37,7 @@ export async function startReceiver(
       const answer = script(path, hits.filter((h) => h.path === path).length);
       const send = () =>
         res
-          .writeHead(answer.status, { 'content-type': 'application/json' })
+          .writeHead(answer.status, { 'content-type': 'application/json', ...answer.headers })
           .end(JSON.stringify(answer.body ?? { ok: answer.status < 400 }));
       if (answer.delayMs) setTimeout(send, answer.delayMs);
       else send();

@@ -99,7 +99,7 @@ export class PrismaNotificationStore implements NotificationStore {
         })),
       );
       const { rows: deliveries } = await client.query<DeliveryRecord>(
-        `INSERT INTO notification_deliveries (id, event_id, tenant_id, channel, target, subscription_id, next_attempt_at)
+        `INSERT INTO notification_deliveries AS d (id, event_id, tenant_id, channel, target, subscription_id, next_attempt_at)
          SELECT id, event_id, tenant_id, channel, target, subscription_id, now()
          FROM json_to_recordset($1::json)
            AS d(id text, event_id text, tenant_id text, channel text, target text, subscription_id text)

@@ -66,12 +66,22 @@ export class NotificationProcessor {
 
   @JobHandler('notify.dispatch')
   dispatch(): Promise<{ events: number; deliveries: number }> {
-    return this.dispatcher.dispatch();
+    return this.logged('outbox sweep', this.dispatcher.dispatch());
   }
 
   @JobHandler('notify.reconcile')
   reconcile(): Promise<{ scanned: number; requeued: number }> {
-    return this.dispatcher.reconcile(this.runtime.config.RECONCILE_GRACE_MS);
+    return this.logged('delivery reconciler', this.dispatcher.reconcile(this.runtime.config.RECONCILE_GRACE_MS));
+  }
+
+  /** A sweep that fails is retried by its scheduler; it is logged, not swallowed. */
+  private async logged<T>(what: string, work: Promise<T>): Promise<T> {
+    try {
+      return await work;
+    } catch (err) {
+      this.runtime.log.warn({ err }, `${what} failed; the next run tries again`);
+      throw err;
+    }
   }
 
   /** One attempt; a retry moves the job back to delayed until the time the delivery row names. */
