@@ -146,7 +146,7 @@ describe('webhooks', () => {
         receiver.hitsOn(`/alerts/${t.tenantId}`).find((x) => JSON.parse(x.body).type === 'alert.resolved'),
       ),
     );
-    assert.equal(verify(resolved, alerts.body.secret).data.id, alert!.id, 'a later success resolves the alert');
+    assert.equal(verify(resolved, alerts.body.secret).data.id, alert.id, 'a later success resolves the alert');
   });
 
   test('an event written straight to the outbox (e.g. a batch) reaches its notify targets, webhook and email', async () => {
