@@ -22,6 +22,7 @@ const ENV = {
 let h: Harness;
 let receiver: Awaited<ReturnType<typeof startReceiver>>;
 let child: ChildProcess | undefined;
+let childLogs = '';
 
 before(async () => {
   // The first request to /held is held for a minute: the worker that sent it is killed meanwhile.
@@ -46,15 +47,17 @@ function spawnWorker(): ChildProcess {
       REDIS_URL: TEST_REDIS_URL,
       QUEUE_PREFIX: h.prefix,
       ADMIN_API_KEY: h.adminKey,
-      LOG_LEVEL: 'silent',
+      LOG_LEVEL: 'debug',
     },
-    stdio: 'ignore',
+    stdio: ['ignore', 'pipe', 'pipe'],
   });
 }
 
 describe('crashes', () => {
   test('a worker killed in the middle of a delivery: another delivers it, with the same webhook-id', async () => {
     child = spawnWorker();
+    child.stdout!.on('data', (d: Buffer) => (childLogs += d.toString()));
+    child.stderr!.on('data', (d: Buffer) => (childLogs += d.toString()));
     const t = await h.tenant('member');
     const task = await h.request('POST', '/v1/tasks', {
       key: t.key,
@@ -83,6 +86,9 @@ describe('crashes', () => {
     assert.equal(d.attempts, 1, 'the attempt cut short by the crash left no record: it was made again');
     const events = await h.runtime.prisma.notificationEvent.count({ where: { subjectId: task.body.id } });
     assert.equal(events, 1, 'no second event');
+    assert.match(childLogs, /"msg":"worker started"/, 'the killed worker logged');
+    assert.ok(!childLogs.includes(task.body.webhookSecret.slice(6)), 'no secret in the logs');
+    assert.ok(!childLogs.includes('whsec_'), 'no secret in the logs');
   });
 
   test('a delivery committed but never enqueued (crash between the two) is sent by the reconciler', async () => {

@@ -135,3 +135,24 @@ describe('subscriptions', () => {
     assert.equal((await h.request('GET', '/v1/notifications?subject=tsk_x', { key: t.key })).body.data.length, 0);
   });
 });
+
+describe('contract', () => {
+  test('openapi.json describes the notification endpoints', async () => {
+    const doc = (await h.request('GET', '/openapi.json')).body;
+    const ops = Object.entries(doc.paths).flatMap(([path, methods]: [string, any]) =>
+      Object.keys(methods).map((m) => `${m.toUpperCase()} ${path}`),
+    );
+    for (const op of [
+      'POST /v1/subscriptions',
+      'GET /v1/subscriptions',
+      'DELETE /v1/subscriptions/{id}',
+      'GET /v1/notifications',
+      'POST /v1/dead-letters/{id}/replay',
+    ]) {
+      assert.ok(ops.includes(op), op);
+    }
+    const delivery = doc.components.schemas.DeliveryDto.properties;
+    for (const field of ['attempts', 'lastStatusCode', 'nextRetryAt', 'eventId', 'status'])
+      assert.ok(delivery[field], field);
+  });
+});

@@ -21,6 +21,7 @@ before(async () => {
       return { status: 200 };
     }
     if (path === '/down') return { status: downForGood ? 500 : 204 };
+    if (path.startsWith('/gone/')) return { status: 500 };
     return { status: 200 };
   });
   // The first message to flaky@ is refused with a temporary failure; SMTP failures are retried like webhooks.
@@ -197,6 +198,27 @@ describe('webhooks', () => {
     assert.match(String(mail.html), /<li><b>#1<\/b>: cluster said no<\/li>/);
     const d = await deliveriesOf(t.key, batchId);
     assert.deepEqual(d.map((x) => x.channel).sort(), ['email', 'webhook']);
+  });
+});
+
+describe('subscriptions', () => {
+  test('deleting a subscription cancels its pending deliveries', async () => {
+    const t = await h.tenant('member');
+    const sub = await h.request('POST', '/v1/subscriptions', {
+      key: t.key,
+      body: { webhook: { url: `${receiver.url}/gone/${t.tenantId}` } },
+    });
+    const task = await h.request('POST', '/v1/tasks', { key: t.key, body: { handler: 'noop' } });
+    await waitFor(() => Promise.resolve(receiver.hitsOn(`/gone/${t.tenantId}`).length >= 1), 20_000, 'a first attempt');
+    assert.equal((await h.request('DELETE', `/v1/subscriptions/${sub.body.id}`, { key: t.key })).status, 204);
+    const [d] = await waitFor(async () => {
+      const list = await deliveriesOf(t.key, task.body.id);
+      return list[0]?.status === 'cancelled' && list;
+    });
+    assert.ok(d.attempts < 5);
+    const hits = receiver.hitsOn(`/gone/${t.tenantId}`).length;
+    await new Promise((r) => setTimeout(r, 500));
+    assert.equal(receiver.hitsOn(`/gone/${t.tenantId}`).length, hits, 'no attempt after the delete');
   });
 });
 

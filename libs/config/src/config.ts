@@ -154,7 +154,8 @@ export function loadConfig(rawEnv: NodeJS.ProcessEnv = process.env): Config {
     if (value && !hasProtocol(value, protocols)) {
       // SMTP_URL may carry a password: never echoed.
       const got = name === 'SMTP_URL' ? 'something else' : JSON.stringify(value);
-      throw new ConfigError(`invalid setting ${name}: expected a ${protocols.join(' or ')} URL, got ${got}`);
+      const schemes = protocols.map((p) => `${p}//`).join(' or ');
+      throw new ConfigError(`invalid setting ${name}: expected a URL starting ${schemes}, got ${got}`);
     }
   }
   return Object.freeze({

@@ -1,4 +1,4 @@
-import type { Logger } from '@baton/observability';
+import { metrics, type Logger } from '@baton/observability';
 import { eventBody } from './events';
 import { renderEmail } from './email';
 import type { MailSender } from './mail.sender';
@@ -68,7 +68,12 @@ export class NotificationDeliverer {
       );
       return { kind: 'skipped', reason: 'subscription deleted' };
     }
+    const started = Date.now();
     const result = await this.attempt(work, now);
+    metrics.runDuration.observe(
+      { queue: 'notifications', outcome: result.ok ? 'succeeded' : 'failed' },
+      (Date.now() - started) / 1000,
+    );
     const step = nextStep(result, attempts - work.budgetStart, this.opts.policy);
     const ids = { deliveryId: delivery.id, eventId: delivery.eventId, tenantId: delivery.tenantId, attempts };
     const where = displayTarget(delivery.channel, delivery.target);
@@ -82,6 +87,7 @@ export class NotificationDeliverer {
       case 'retry': {
         const nextAttemptAt = new Date(now.getTime() + step.delayMs);
         await this.store.recordAttempt(delivery.id, attempts, result, { status: 'pending', nextAttemptAt });
+        metrics.retries.inc({ queue: 'notifications' });
         this.log.info(
           { ...ids, target: where, status: result.statusCode, error: result.error, delayMs: step.delayMs },
           'notification attempt failed; retrying',
@@ -90,6 +96,7 @@ export class NotificationDeliverer {
       }
       case 'dead':
         await this.store.deadLetter(delivery.id, attempts, result, note);
+        metrics.deadLetters.inc({ kind: 'delivery' });
         await this.raiseAlert(work, result);
         this.log.warn({ ...ids, target: where, status: result.statusCode, error: result.error }, 'notification dead');
         return { kind: 'dead', attempts };

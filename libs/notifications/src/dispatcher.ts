@@ -1,4 +1,4 @@
-import type { Logger } from '@baton/observability';
+import { metrics, type Logger } from '@baton/observability';
 import type { DeliveryRecord, NotificationStore } from './notification.store';
 import { resolveTargets } from './notify';
 
@@ -68,7 +68,10 @@ export class NotificationDispatcher {
         }
       }
     }
-    if (report.requeued > 0) this.log.warn(report, 'reconciler re-enqueued deliveries missing from Redis');
+    if (report.requeued > 0) {
+      metrics.reconciled.inc({ kind: 'delivery' }, report.requeued);
+      this.log.warn(report, 'reconciler re-enqueued deliveries missing from Redis');
+    }
     return report;
   }
 }

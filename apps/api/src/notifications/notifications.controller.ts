@@ -1,5 +1,5 @@
 import { Controller, Get, Query } from '@nestjs/common';
-import { ApiBearerAuth, ApiOperation, ApiTags } from '@nestjs/swagger';
+import { ApiBearerAuth, ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
 import { decodeCursor, parseLimit, tenantScope, toPage, type Page, type Principal } from '@baton/core';
 import type { NotificationService } from '@baton/notifications';
 import { Caller } from '../common/access.decorators';
@@ -20,6 +20,7 @@ export class NotificationsController {
   @ApiOperation({
     summary: 'Deliveries, newest first, with attempts, last status code and next retry time (tenants see their own)',
   })
+  @ApiOkResponse({ type: [DeliveryDto] })
   async list(@Query() query: DeliveriesQueryDto, @Caller() caller: Principal): Promise<Page<DeliveryDto>> {
     const limit = parseLimit(query.limit);
     const rows = await this.notifications.deliveries(

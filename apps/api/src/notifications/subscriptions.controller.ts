@@ -4,6 +4,7 @@ import {
   ApiCreatedResponse,
   ApiHeader,
   ApiNoContentResponse,
+  ApiOkResponse,
   ApiOperation,
   ApiTags,
 } from '@nestjs/swagger';
@@ -42,6 +43,7 @@ export class SubscriptionsController {
 
   @Get()
   @ApiOperation({ summary: 'Subscriptions, newest first (admins: every tenant)' })
+  @ApiOkResponse({ type: [SubscriptionDto] })
   async list(@Query() query: PageQueryDto, @Caller() caller: Principal): Promise<Page<SubscriptionDto>> {
     const limit = parseLimit(query.limit);
     const rows = await this.notifications.listSubscriptions(tenantScope(caller), decodeCursor(query.cursor), limit + 1);
