@@ -16,6 +16,8 @@ const NOTIFY_SOURCES: Record<string, string> = {
   inference: 'SELECT id, notify FROM inference_jobs WHERE id = ANY($1::text[])',
   inference_job: 'SELECT id, notify FROM inference_jobs WHERE id = ANY($1::text[])',
   schedule: 'SELECT id, notify FROM schedules WHERE id = ANY($1::text[])',
+  run: `SELECT r.id, s.notify FROM schedule_runs r JOIN schedules s ON s.id = r.schedule_id
+        WHERE r.id = ANY($1::text[])`,
   schedule_run: `SELECT r.id, s.notify FROM schedule_runs r JOIN schedules s ON s.id = r.schedule_id
                  WHERE r.id = ANY($1::text[])`,
 };

@@ -127,7 +127,7 @@ export class PrismaNotificationStore implements NotificationStore {
                            'subjectId', e.subject_id, 'payload', e.payload, 'createdAt', e.created_at) AS event,
          s.secret AS "subSecret", s.deleted_at IS NOT NULL AS "subDeleted",
          COALESCE((SELECT max(attempts) FROM dead_letters dl
-                   WHERE dl.kind = 'delivery' AND dl.subject_id = d.id AND dl.replayed_at IS NOT NULL), 0) AS "budgetStart"
+                   WHERE dl.kind = 'delivery' AND dl.subject_id = d.id), 0) AS "budgetStart"
        FROM notification_deliveries d JOIN notification_events e ON e.id = d.event_id
        LEFT JOIN notification_subscriptions s ON s.id = d.subscription_id
        WHERE d.id = $1`,

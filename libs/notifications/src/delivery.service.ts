@@ -80,8 +80,8 @@ export class NotificationDeliverer {
     switch (step.kind) {
       case 'delivered':
         await this.store.recordAttempt(delivery.id, attempts, result, { status: 'delivered' });
-        if (attempts > 1 || work.budgetStart > 0)
-          await this.alerts.resolve(DELIVERY_FAILING, alertSubject(work), delivery.tenantId);
+        // The target works again: a delivery_failing alert on it (raised by this or another delivery) is resolved.
+        await this.alerts.resolve(DELIVERY_FAILING, alertSubject(work), delivery.tenantId);
         this.log.info({ ...ids, channel: delivery.channel, status: result.statusCode }, 'notification delivered');
         return { kind: 'delivered', attempts };
       case 'retry': {

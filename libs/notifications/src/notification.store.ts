@@ -30,7 +30,10 @@ export interface DeliveryWork {
   secret: string | null;
   /** False when its subscription was deleted since: the delivery is then cancelled. */
   subscriptionActive: boolean;
-  /** Attempts made before the current budget began (a replayed dead letter starts a new budget). */
+  /**
+   * Attempts made before the current budget began: a pending delivery with dead letters was replayed, and each replay
+   * starts a new budget (read from its dead letters, so it holds even before the replay is marked on the letter).
+   */
   budgetStart: number;
 }
 
