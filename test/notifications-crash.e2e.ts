@@ -3,6 +3,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { after, before, describe, test } from 'node:test';
 import { Webhook } from 'standardwebhooks';
 import { newId } from '@baton/core';
+import { resolveTargets } from '@baton/notifications';
 import { startBaton, TEST_REDIS_URL, waitFor, type Harness } from './support/harness';
 import { startReceiver } from './support/receiver';
 
@@ -138,5 +139,58 @@ describe('crashes', () => {
     const hit = await waitFor(() => Promise.resolve(receiver.hitsOn('/orphan')[0]), 20_000, 'the orphan delivery');
     assert.equal(hit.headers['webhook-id'], eventId);
     new Webhook(secret).verify(hit.body, hit.headers as Record<string, string>);
+  });
+
+  test('dispatchers racing over the same outbox write one delivery per event and target', async () => {
+    await h.stopWorker(); // only the racers below dispatch
+    const t = await h.tenant('member');
+    const store = h.runtime.stores.notifications;
+    for (const url of [`${receiver.url}/race-a`, `${receiver.url}/race-b`]) {
+      await store.createSubscription({
+        id: newId('subscription'),
+        tenantId: t.tenantId,
+        events: ['task.completed'],
+        channel: 'webhook',
+        url,
+        secret: `whsec_${Buffer.alloc(32, 5).toString('base64')}`,
+        emails: [],
+      });
+    }
+    const events = Array.from({ length: 500 }, () => {
+      const subjectId = newId('task');
+      return {
+        id: newId('notification'),
+        tenantId: t.tenantId,
+        type: 'task.completed',
+        subjectType: 'task',
+        subjectId,
+        dedupKey: `task.completed:${subjectId}:0`,
+        payload: { id: subjectId },
+      };
+    });
+    await h.runtime.prisma.notificationEvent.createMany({ data: events });
+    const resolve = (event: { type: string }, notify: unknown, subs: any[]) => resolveTargets(event.type, notify, subs);
+    const race = async () => {
+      let made = 0;
+      for (;;) {
+        const r = await store.dispatch(50, resolve);
+        made += r.deliveries.length;
+        if (r.events === 0) return made;
+      }
+    };
+    const made = await Promise.all([race(), race(), race(), race()]);
+    assert.equal(
+      made.reduce((a, b) => a + b, 0),
+      1000,
+      `deliveries written by each racer: ${made.join(', ')}`,
+    );
+    assert.ok(made.filter((n) => n > 0).length > 1, 'the racers shared the work');
+    const ids = events.map((e) => e.id);
+    assert.equal(await h.runtime.prisma.notificationDelivery.count({ where: { eventId: { in: ids } } }), 1000);
+    assert.equal(
+      await h.runtime.prisma.notificationEvent.count({ where: { id: { in: ids }, dispatchedAt: null } }),
+      0,
+      'every event dispatched',
+    );
   });
 });
