@@ -223,6 +223,38 @@ describe('subscriptions', () => {
   });
 });
 
+describe('alerts', () => {
+  test('one open alert per kind and subject; system-wide alerts reach the operators’ subscriptions', async () => {
+    const sub = await h.request('POST', '/v1/subscriptions', {
+      key: h.adminKey,
+      body: { events: ['alert.raised', 'alert.resolved'], webhook: { url: `${receiver.url}/ops-alerts` } },
+    });
+    assert.equal(sub.status, 201);
+    const alert = { tenantId: null, kind: 'backlog', subject: 'queue:tasks', message: '250,000 waiting' };
+    assert.equal(await h.runtime.stores.alerts.raise(alert), true);
+    assert.equal(await h.runtime.stores.alerts.raise(alert), false, 'already open');
+    const raised = await waitFor(() => Promise.resolve(receiver.hitsOn('/ops-alerts')[0]));
+    const body = verify(raised, sub.body.secret);
+    assert.equal(body.type, 'alert.raised');
+    assert.equal(body.data.kind, 'backlog');
+    assert.equal(body.data.subject, 'queue:tasks');
+    assert.match(body.data.id, /^alr_/);
+    assert.equal(await h.runtime.stores.alerts.resolve('backlog', 'queue:tasks'), true);
+    assert.equal(await h.runtime.stores.alerts.resolve('backlog', 'queue:tasks'), false, 'nothing open');
+    const resolved = await waitFor(() => Promise.resolve(receiver.hitsOn('/ops-alerts')[1]));
+    const closed = verify(resolved, sub.body.secret);
+    assert.equal(closed.type, 'alert.resolved');
+    assert.equal(closed.data.id, body.data.id);
+    assert.ok(!Number.isNaN(Date.parse(closed.data.resolvedAt)));
+    assert.equal(await h.runtime.stores.alerts.raise(alert), true, 'a new alert once the last one is resolved');
+    await waitFor(() => Promise.resolve(receiver.hitsOn('/ops-alerts').length === 3));
+    const events = await h.runtime.prisma.notificationEvent.count({
+      where: { type: { startsWith: 'alert.' }, tenantId: null },
+    });
+    assert.equal(events, 3, 'one event per raise and per resolve');
+  });
+});
+
 describe('email', () => {
   test('a tenant email subscription: plain-text and HTML parts; a refused send is retried', async () => {
     const t = await h.tenant('member');

@@ -1,5 +1,5 @@
 import type { Pool, PoolClient } from 'pg';
-import { newId } from '@baton/core';
+import { newId, SYSTEM_TENANT_ID } from '@baton/core';
 import type {
   AttemptResult,
   DeadLetterNote,
@@ -78,7 +78,9 @@ export class PrismaNotificationStore implements NotificationStore {
       );
       if (events.length === 0) return { events: 0, deliveries: [] };
       const notify = await notifyOfSubjects(client, events);
-      const tenants = [...new Set(events.map((e) => e.tenantId).filter((t): t is string => t !== null))];
+      // Events of no tenant (system-wide alerts) go to the system tenant's subscriptions: the operators'.
+      const owner = (e: OutboxEvent): string => e.tenantId ?? SYSTEM_TENANT_ID;
+      const tenants = [...new Set(events.map(owner))];
       const { rows: subs } = await client.query<SubscriptionRule & { tenantId: string }>(
         `SELECT id, tenant_id AS "tenantId", events, channel, url, emails FROM notification_subscriptions
          WHERE tenant_id = ANY($1::text[]) AND deleted_at IS NULL ORDER BY id`,
@@ -88,7 +90,7 @@ export class PrismaNotificationStore implements NotificationStore {
         resolve(
           event,
           notify.get(`${event.subjectType}:${event.subjectId}`) ?? null,
-          subs.filter((s) => s.tenantId === event.tenantId),
+          subs.filter((s) => s.tenantId === owner(event)),
         ).map((t) => ({
           id: newId('delivery'),
           event_id: event.id,
