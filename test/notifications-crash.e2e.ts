@@ -3,7 +3,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { after, before, describe, test } from 'node:test';
 import { Webhook } from 'standardwebhooks';
 import { newId } from '@baton/core';
-import { resolveTargets } from '@baton/notifications';
+import { purgeNotificationHistory, resolveTargets } from '@baton/notifications';
 import { startBaton, TEST_REDIS_URL, waitFor, type Harness } from './support/harness';
 import { startReceiver } from './support/receiver';
 
@@ -192,5 +192,42 @@ describe('crashes', () => {
       0,
       'every event dispatched',
     );
+  });
+
+  test('history past retention is purged: settled events go with their deliveries, pending ones stay', async () => {
+    const t = await h.tenant('member');
+    const old = new Date(Date.now() - 40 * 24 * 3600_000);
+    const make = async (status: string, dispatched: boolean) => {
+      const eventId = newId('notification');
+      const subjectId = newId('task');
+      await h.runtime.prisma.notificationEvent.create({
+        data: {
+          id: eventId,
+          tenantId: t.tenantId,
+          type: 'task.completed',
+          subjectType: 'task',
+          subjectId,
+          dedupKey: `task.completed:${subjectId}:0`,
+          payload: {},
+          createdAt: old,
+          dispatchedAt: dispatched ? old : null,
+          deliveries: dispatched
+            ? { create: { id: newId('delivery'), tenantId: t.tenantId, channel: 'webhook', target: 'x', status } }
+            : undefined,
+        },
+      });
+      return eventId;
+    };
+    const delivered = await make('delivered', true);
+    const pending = await make('pending', true);
+    const undispatched = await make('pending', false);
+    const cutoff = new Date(Date.now() - 30 * 24 * 3600_000);
+    await purgeNotificationHistory(h.runtime.stores.notifications, cutoff);
+    const left = await h.runtime.prisma.notificationEvent.findMany({
+      where: { id: { in: [delivered, pending, undispatched] } },
+      select: { id: true },
+    });
+    assert.deepEqual(left.map((e) => e.id).sort(), [pending, undispatched].sort());
+    assert.equal(await h.runtime.prisma.notificationDelivery.count({ where: { eventId: delivered } }), 0);
   });
 });

@@ -22,7 +22,8 @@ before(async () => {
       return { status: 200 };
     }
     if (path === '/down') return { status: n <= downFailures ? 500 : 204 };
-    if (path.startsWith('/gone/')) return { status: 500 };
+    // Asks for 2 s between attempts: time for the test to delete the subscription in between.
+    if (path.startsWith('/gone/')) return { status: 429, headers: { 'retry-after': '2' } };
     return { status: 200 };
   });
   // The first message to flaky@ is refused with a temporary failure; SMTP failures are retried like webhooks.
@@ -213,7 +214,13 @@ describe('subscriptions', () => {
       body: { webhook: { url: `${receiver.url}/gone/${t.tenantId}` } },
     });
     const task = await h.request('POST', '/v1/tasks', { key: t.key, body: { handler: 'noop' } });
-    await waitFor(() => Promise.resolve(receiver.hitsOn(`/gone/${t.tenantId}`).length >= 1), 20_000, 'a first attempt');
+    const retrying = await waitFor(async () => {
+      const [d] = await deliveriesOf(t.key, task.body.id);
+      return d?.status === 'pending' && d.attempts >= 1 && d;
+    });
+    assert.equal(retrying.lastStatusCode, 429);
+    assert.ok(Date.parse(retrying.nextRetryAt) > Date.now(), 'Retry-After puts the next try in the future');
+    assert.ok(!Number.isNaN(Date.parse(retrying.nextRetryAt)), 'a pending delivery shows its next retry time');
     assert.equal((await h.request('DELETE', `/v1/subscriptions/${sub.body.id}`, { key: t.key })).status, 204);
     const d = await deliveryWhen(t.key, task.body.id, 'cancelled');
     assert.ok(d.attempts < 5);

@@ -199,6 +199,19 @@ export class PrismaNotificationStore implements NotificationStore {
       ORDER BY id LIMIT ${limit}`;
   }
 
+  /**
+   * Deletes up to `limit` events dispatched before `cutoff` whose deliveries are all settled (delivered, failed or
+   * cancelled), with those deliveries; returns how many events. Undispatched or still pending ones are kept.
+   */
+  async purgeBefore(cutoff: Date, limit: number): Promise<number> {
+    return this.prisma.$executeRaw`
+      DELETE FROM notification_events WHERE id IN (
+        SELECT e.id FROM notification_events e
+        WHERE e.dispatched_at IS NOT NULL AND e.created_at < ${cutoff}
+          AND NOT EXISTS (SELECT 1 FROM notification_deliveries d WHERE d.event_id = e.id AND d.status = 'pending')
+        LIMIT ${limit})`;
+  }
+
   async createSubscription(input: SubscriptionInput): Promise<SubscriptionView> {
     const row = await this.prisma.notificationSubscription.upsert({
       where: { id: input.id },

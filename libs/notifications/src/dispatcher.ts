@@ -75,3 +75,15 @@ export class NotificationDispatcher {
     return report;
   }
 }
+
+const PURGE_CHUNK = 5_000;
+
+/** Deletes settled notification history older than `cutoff`, a chunk at a time so no statement holds locks for long. */
+export async function purgeNotificationHistory(store: NotificationStore, cutoff: Date): Promise<number> {
+  let total = 0;
+  for (;;) {
+    const deleted = await store.purgeBefore(cutoff, PURGE_CHUNK);
+    total += deleted;
+    if (deleted < PURGE_CHUNK) return total;
+  }
+}

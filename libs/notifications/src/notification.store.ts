@@ -111,6 +111,8 @@ export interface NotificationStore {
   reopen(id: string): Promise<DeliveryRecord | null>;
   /** Pending deliveries due before `cutoff`, in id order after `afterId`: the reconciler's scan. */
   overdue(cutoff: Date, afterId: string | undefined, limit: number): Promise<DeliveryRecord[]>;
+  /** Deletes up to `limit` settled events created before `cutoff`, with their deliveries; returns how many. */
+  purgeBefore(cutoff: Date, limit: number): Promise<number>;
   createSubscription(input: SubscriptionInput): Promise<SubscriptionView>;
   listSubscriptions(tenantId: string | null, beforeId: string | undefined, limit: number): Promise<SubscriptionView[]>;
   deleteSubscription(id: string, tenantId: string | null): Promise<boolean>;
