@@ -38,6 +38,20 @@ after(async () => {
   await receiver.close();
 });
 
+/** An outbox row of a task.completed event, as a completing task writes it. */
+function taskEvent(tenantId: string) {
+  const subjectId = newId('task');
+  return {
+    id: newId('notification'),
+    tenantId,
+    type: 'task.completed',
+    subjectType: 'task',
+    subjectId,
+    dedupKey: `task.completed:${subjectId}:0`,
+    payload: { id: subjectId, status: 'succeeded' },
+  };
+}
+
 /** A worker in a process of its own, on the harness's database and queue prefix. */
 function spawnWorker(): ChildProcess {
   return spawn(process.execPath, [WORKER], {
@@ -97,8 +111,8 @@ describe('crashes', () => {
     const t = await h.tenant('member');
     const secret = `whsec_${Buffer.alloc(32, 3).toString('base64')}`;
     const sub = newId('subscription');
-    const eventId = newId('notification');
-    const subjectId = newId('task');
+    const event = taskEvent(t.tenantId);
+    const eventId = event.id;
     // What a dispatcher that died after its commit leaves: a dispatched event, a pending delivery, no job.
     await h.runtime.prisma.$transaction([
       h.runtime.prisma.notificationSubscription.create({
@@ -113,16 +127,7 @@ describe('crashes', () => {
         },
       }),
       h.runtime.prisma.notificationEvent.create({
-        data: {
-          id: eventId,
-          tenantId: t.tenantId,
-          type: 'task.completed',
-          subjectType: 'task',
-          subjectId,
-          dedupKey: `task.completed:${subjectId}:0`,
-          payload: { id: subjectId, status: 'succeeded' },
-          dispatchedAt: new Date(),
-        },
+        data: { ...event, dispatchedAt: new Date() },
       }),
       h.runtime.prisma.notificationDelivery.create({
         data: {
@@ -156,18 +161,7 @@ describe('crashes', () => {
         emails: [],
       });
     }
-    const events = Array.from({ length: 500 }, () => {
-      const subjectId = newId('task');
-      return {
-        id: newId('notification'),
-        tenantId: t.tenantId,
-        type: 'task.completed',
-        subjectType: 'task',
-        subjectId,
-        dedupKey: `task.completed:${subjectId}:0`,
-        payload: { id: subjectId },
-      };
-    });
+    const events = Array.from({ length: 500 }, () => taskEvent(t.tenantId));
     await h.runtime.prisma.notificationEvent.createMany({ data: events });
     const resolve = (event: { type: string }, notify: unknown, subs: any[]) => resolveTargets(event.type, notify, subs);
     const race = async () => {
@@ -198,17 +192,10 @@ describe('crashes', () => {
     const t = await h.tenant('member');
     const old = new Date(Date.now() - 40 * 24 * 3600_000);
     const make = async (status: string, dispatched: boolean) => {
-      const eventId = newId('notification');
-      const subjectId = newId('task');
+      const event = taskEvent(t.tenantId);
       await h.runtime.prisma.notificationEvent.create({
         data: {
-          id: eventId,
-          tenantId: t.tenantId,
-          type: 'task.completed',
-          subjectType: 'task',
-          subjectId,
-          dedupKey: `task.completed:${subjectId}:0`,
-          payload: {},
+          ...event,
           createdAt: old,
           dispatchedAt: dispatched ? old : null,
           deliveries: dispatched
@@ -216,7 +203,7 @@ describe('crashes', () => {
             : undefined,
         },
       });
-      return eventId;
+      return event.id;
     };
     const delivered = await make('delivered', true);
     const pending = await make('pending', true);

@@ -1,3 +1,4 @@
+import { deleteInChunks } from '@baton/core';
 import { metrics, type Logger } from '@baton/observability';
 import type { DeliveryRecord, NotificationStore } from './notification.store';
 import { resolveTargets } from './notify';
@@ -76,14 +77,6 @@ export class NotificationDispatcher {
   }
 }
 
-const PURGE_CHUNK = 5_000;
-
-/** Deletes settled notification history older than `cutoff`, a chunk at a time so no statement holds locks for long. */
-export async function purgeNotificationHistory(store: NotificationStore, cutoff: Date): Promise<number> {
-  let total = 0;
-  for (;;) {
-    const deleted = await store.purgeBefore(cutoff, PURGE_CHUNK);
-    total += deleted;
-    if (deleted < PURGE_CHUNK) return total;
-  }
-}
+/** Deletes settled notification history older than `cutoff`, a chunk at a time. */
+export const purgeNotificationHistory = (store: NotificationStore, cutoff: Date): Promise<number> =>
+  deleteInChunks((limit) => store.purgeBefore(cutoff, limit));
