@@ -12,7 +12,7 @@ export const DELIVERY_FAILING = 'delivery_failing';
 export type DeliverOutcome =
   | { kind: 'skipped'; reason: string }
   | { kind: 'delivered'; attempts: number }
-  | { kind: 'retry'; attempts: number; delayMs: number }
+  | { kind: 'retry'; attempts: number; at: Date }
   /** Not due yet (enqueued early by the reconciler): run again at `at`. */
   | { kind: 'early'; at: Date }
   | { kind: 'dead'; attempts: number };
@@ -58,14 +58,8 @@ export class NotificationDeliverer {
       return { kind: 'early', at: delivery.nextAttemptAt };
     const attempts = delivery.attempts + 1;
     if (!work.subscriptionActive) {
-      await this.store.recordAttempt(
-        delivery.id,
-        delivery.attempts,
-        { ok: false, error: 'subscription deleted' },
-        {
-          status: 'cancelled',
-        },
-      );
+      const why = { ok: false, error: 'subscription deleted' };
+      await this.store.recordAttempt(delivery.id, delivery.attempts, why, { status: 'cancelled' });
       return { kind: 'skipped', reason: 'subscription deleted' };
     }
     const started = Date.now();
@@ -85,14 +79,15 @@ export class NotificationDeliverer {
         this.log.info({ ...ids, channel: delivery.channel, status: result.statusCode }, 'notification delivered');
         return { kind: 'delivered', attempts };
       case 'retry': {
-        const nextAttemptAt = new Date(now.getTime() + step.delayMs);
+        // From the end of this attempt, which may have waited for its timeout.
+        const nextAttemptAt = new Date(Date.now() + step.delayMs);
         await this.store.recordAttempt(delivery.id, attempts, result, { status: 'pending', nextAttemptAt });
         metrics.retries.inc({ queue: 'notifications' });
         this.log.info(
           { ...ids, target: where, status: result.statusCode, error: result.error, delayMs: step.delayMs },
           'notification attempt failed; retrying',
         );
-        return { kind: 'retry', attempts, delayMs: step.delayMs };
+        return { kind: 'retry', attempts, at: nextAttemptAt };
       }
       case 'dead':
         await this.store.deadLetter(delivery.id, attempts, result, note);

@@ -99,8 +99,8 @@ export class NotificationProcessor {
       this.runtime.log.warn({ deliveryId: job.data.deliveryId, err: error }, 'delivery not recorded; runs again later');
       return this.later(job, token, Date.now() + STORE_RETRY_MS);
     }
-    if (outcome.kind === 'retry' && token) return this.later(job, token, Date.now() + outcome.delayMs);
-    if (outcome.kind === 'early' && token) return this.later(job, token, outcome.at.getTime());
+    if ((outcome.kind === 'retry' || outcome.kind === 'early') && token)
+      return this.later(job, token, outcome.at.getTime());
     return outcome;
   }
 
