@@ -69,8 +69,6 @@ export function renderEmail(event: OutboxEvent, opts: { apiBaseUrl: string }): R
   const failed = failedItems(data);
   const path = subjectPath(event);
   const link = path ? `${opts.apiBaseUrl.replace(/\/+$/, '')}${path}` : undefined;
-  const failedLink =
-    link && event.subjectType === 'batch' && failed.length > 0 ? `${link}/jobs?status=failed` : undefined;
 
   const facts: [string, string][] = [['Event', event.type]];
   if (outcome) facts.push(['Outcome', outcome]);
@@ -85,6 +83,9 @@ export function renderEmail(event: OutboxEvent, opts: { apiBaseUrl: string }): R
   const listed = failed.slice(0, MAX_LISTED_FAILURES);
   const more = failed.length - listed.length;
   const failedTotal = counts && typeof counts.failed === 'number' ? counts.failed : failed.length;
+  // The failed jobs are listed by the API even when the event carries none of them.
+  const failedLink =
+    link && event.subjectType === 'batch' && failedTotal > 0 ? `${link}/jobs?status=failed` : undefined;
   const subject = `[Baton] ${title}: ${outcome ?? event.type}${failedTotal > 0 ? ` (${failedTotal} failed)` : ''}`;
 
   const text = [

@@ -198,6 +198,32 @@ describe('email', () => {
     assert.ok(mail.html.includes('nightly &lt;run&gt;') && !mail.html.includes('<run>'));
     assert.ok(mail.html.includes('href="https://baton.example.com/v1/batches/bat_1/jobs?status=failed"'));
   });
+  test('a batch event without its failed items still links to them; a task shows its error', () => {
+    const base = { id: 'ntf_8', tenantId: 'ten_1', type: 'batch.completed', createdAt: new Date() };
+    const batch = renderEmail(
+      {
+        ...base,
+        subjectType: 'batch',
+        subjectId: 'bat_2',
+        payload: { outcome: 'all_failed', counts: { total: 1, failed: 1 } },
+      },
+      { apiBaseUrl: 'http://localhost:3000' },
+    );
+    assert.ok(batch.text.includes('http://localhost:3000/v1/batches/bat_2/jobs?status=failed'));
+    const task = renderEmail(
+      {
+        ...base,
+        type: 'task.completed',
+        subjectType: 'task',
+        subjectId: 'tsk_1',
+        payload: { handler: 'http', status: 'failed', lastError: { code: 'http_500', message: 'answered 500' } },
+      },
+      { apiBaseUrl: 'http://localhost:3000' },
+    );
+    assert.match(task.subject, /task tsk_1 \(http\): failed/);
+    assert.ok(task.text.includes('Error: answered 500'));
+    assert.ok(task.html.includes('answered 500'));
+  });
 });
 
 describe('webhook sender (a real HTTP server)', () => {
