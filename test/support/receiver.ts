@@ -14,11 +14,15 @@ export interface Hit {
  * answer with, so a test can make an endpoint fail N times, hang, or succeed.
  */
 export async function startReceiver(
-  script: (path: string, hitsOnPath: number) => { status: number; delayMs?: number; body?: unknown } = () => ({
+  script: (
+    path: string,
+    hitsOnPath: number,
+  ) => { status: number; delayMs?: number; body?: unknown; headers?: Record<string, string> } = () => ({
     status: 200,
   }),
 ) {
   const hits: Hit[] = [];
+  const held = new Set<NodeJS.Timeout>();
   const server: Server = createServer((req, res) => {
     const chunks: Buffer[] = [];
     req.on('data', (c: Buffer) => chunks.push(c));
@@ -34,10 +38,15 @@ export async function startReceiver(
       const answer = script(path, hits.filter((h) => h.path === path).length);
       const send = () =>
         res
-          .writeHead(answer.status, { 'content-type': 'application/json' })
+          .writeHead(answer.status, { 'content-type': 'application/json', ...answer.headers })
           .end(JSON.stringify(answer.body ?? { ok: answer.status < 400 }));
-      if (answer.delayMs) setTimeout(send, answer.delayMs);
-      else send();
+      if (answer.delayMs) {
+        const timer = setTimeout(() => {
+          held.delete(timer);
+          send();
+        }, answer.delayMs);
+        held.add(timer);
+      } else send();
     });
   });
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
@@ -48,6 +57,7 @@ export async function startReceiver(
     hitsOn: (path: string) => hits.filter((h) => h.path === path),
     close: () =>
       new Promise<void>((r) => {
+        for (const timer of held) clearTimeout(timer); // answers still held back are never sent
         server.closeAllConnections();
         server.close(() => r());
       }),

@@ -12,6 +12,9 @@ import { IdempotencyInterceptor } from './common/idempotency.interceptor';
 import { RateLimitGuard } from './common/rate-limit.guard';
 import { RUNTIME } from './common/tokens';
 import { HealthController } from './health/health.controller';
+import { NotificationServiceProvider } from './notifications/notification-service.provider';
+import { NotificationsController } from './notifications/notifications.controller';
+import { SubscriptionsController } from './notifications/subscriptions.controller';
 import { DeadLettersController } from './operators/dead-letters.controller';
 import { JobsController } from './operators/jobs.controller';
 import { OpsController } from './operators/ops.controller';
@@ -35,12 +38,15 @@ export class ApiModule {
         JobsController,
         DeadLettersController,
         OpsController,
+        SubscriptionsController,
+        NotificationsController,
       ],
       providers: [
         { provide: RUNTIME, useValue: runtime },
         ApiKeys,
         TaskServiceProvider,
         BatchServiceProvider,
+        NotificationServiceProvider,
         Backpressure,
         // Order matters: who calls, then how fast, then whether the system can take more.
         { provide: APP_GUARD, useClass: AuthGuard },

@@ -8,6 +8,7 @@ import { registerWorker, type Registration, type Runtime } from '@baton/runtime'
 import { taskBackoffStrategy } from '@baton/tasks';
 import { BatchProcessor } from './processors/batch.processor';
 import { MaintenanceProcessor } from './processors/maintenance.processor';
+import { NotificationProcessor } from './processors/notification.processor';
 import { TaskProcessor } from './processors/task.processor';
 import { RUNTIME } from './tokens';
 
@@ -47,6 +48,13 @@ function queueSettings(queue: QueueName, config: Runtime['config']): Partial<Wor
       };
     case QUEUES.batches:
       return { concurrency: 4 };
+    case QUEUES.notifications:
+      // Deliveries wait on receivers: many at once, and a stopped worker's delivery is taken over after NOTIFY_LOCK_MS.
+      return {
+        concurrency: config.NOTIFY_CONCURRENCY,
+        lockDuration: config.NOTIFY_LOCK_MS,
+        stalledInterval: config.NOTIFY_LOCK_MS,
+      };
     default:
       return { concurrency: 1 };
   }
@@ -65,12 +73,13 @@ export class QueueWorkers implements OnApplicationBootstrap, OnApplicationShutdo
     private readonly tasks: TaskProcessor,
     private readonly batches: BatchProcessor,
     private readonly maintenance: MaintenanceProcessor,
+    private readonly notifications: NotificationProcessor,
   ) {}
 
   async onApplicationBootstrap(): Promise<void> {
     const { config, log } = this.runtime;
     const queues = parseWorkerQueues(config.WORKER_QUEUES);
-    const handlers = collectHandlers([this.tasks, this.batches, this.maintenance], queues);
+    const handlers = collectHandlers([this.tasks, this.batches, this.maintenance, this.notifications], queues);
     for (const queue of queues) this.workers.push(this.startWorker(queue, handlers));
     if (queues.includes(QUEUES.maintenance)) {
       await this.scheduleMaintenance();
@@ -78,6 +87,12 @@ export class QueueWorkers implements OnApplicationBootstrap, OnApplicationShutdo
       // with it the reconciler that repairs such losses. Re-asserting it is idempotent and cheap.
       this.timers.push(
         setInterval(() => void this.scheduleMaintenance().catch(() => undefined), config.RECONCILE_INTERVAL_MS),
+      );
+    }
+    if (queues.includes(QUEUES.notifications)) {
+      await this.notifications.schedule();
+      this.timers.push(
+        setInterval(() => void this.notifications.schedule().catch(() => undefined), config.RECONCILE_INTERVAL_MS),
       );
     }
     if (queues.includes(QUEUES.tasks)) await this.listenForCancels();

@@ -2,6 +2,7 @@ import { Module, type DynamicModule } from '@nestjs/common';
 import type { Runtime } from '@baton/runtime';
 import { BatchProcessor } from './processors/batch.processor';
 import { MaintenanceProcessor } from './processors/maintenance.processor';
+import { NotificationProcessor } from './processors/notification.processor';
 import { TaskProcessor } from './processors/task.processor';
 import { QueueWorkers } from './queue-workers.service';
 import { RUNTIME } from './tokens';
@@ -16,6 +17,7 @@ export class WorkerModule {
         TaskProcessor,
         BatchProcessor,
         MaintenanceProcessor,
+        NotificationProcessor,
         QueueWorkers,
       ],
     };

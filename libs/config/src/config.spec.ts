@@ -37,6 +37,26 @@ describe('loadConfig', () => {
       () => loadConfig({ TASK_BACKOFF_BASE_MS: '5000', TASK_BACKOFF_MAX_MS: '1000' }),
       /TASK_BACKOFF_BASE_MS/,
     );
+    assert.throws(
+      () => loadConfig({ NOTIFY_BACKOFF_BASE_MS: '5000', NOTIFY_BACKOFF_MAX_MS: '1000' }),
+      /NOTIFY_BACKOFF_BASE_MS/,
+    );
+    assert.throws(
+      () => loadConfig({ PUBLIC_URL: 'ftp://x' }),
+      /invalid setting PUBLIC_URL: expected a URL starting http:\/\/ or https:\/\/, got "ftp:\/\/x"$/,
+    );
+  });
+
+  test('SMTP_URL: smtp(s) only, and never echoed (it may carry a password)', () => {
+    assert.equal(
+      loadConfig({ SMTP_URL: 'smtps://u:p@mail.example.com:465' }).SMTP_URL,
+      'smtps://u:p@mail.example.com:465',
+    );
+    assert.equal(loadConfig({}).SMTP_URL, '', 'email is off by default');
+    assert.throws(
+      () => loadConfig({ SMTP_URL: 'http://u:hunter2@mail.example.com' }),
+      (e: Error) => e instanceof ConfigError && /SMTP_URL/.test(e.message) && !e.message.includes('hunter2'),
+    );
   });
 
   test('the README lists every setting', () => {

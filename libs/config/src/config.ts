@@ -22,6 +22,14 @@ function describeExpected(message: string): string {
   return message || 'a valid value';
 }
 
+function hasProtocol(value: string, protocols: readonly string[]): boolean {
+  try {
+    return protocols.includes(new URL(value).protocol);
+  } catch {
+    return false;
+  }
+}
+
 /** Thrown by loadConfig: one line naming the variable and what it expects. */
 export class ConfigError extends Error {}
 
@@ -76,6 +84,31 @@ const SPEC = {
     default: 30,
     desc: 'finished tasks and dead letters older than this are purged from Postgres',
   }),
+  // Notifications
+  WEBHOOK_ALLOW_PRIVATE_NETWORKS: bool({
+    default: false,
+    desc: 'let webhooks reach private, loopback and link-local addresses',
+  }),
+  SMTP_URL: str({ default: '', desc: 'SMTP server for email notifications (smtp:// or smtps://); empty: email off' }),
+  MAIL_FROM: str({ default: 'Baton <baton@localhost>', desc: 'From address of notification emails' }),
+  PUBLIC_URL: str({ default: '', desc: 'base URL of the API in notification links; empty: http://localhost:PORT' }),
+  NOTIFY_MAX_ATTEMPTS: int(1, 50)({ default: 8, desc: 'attempts per delivery before it goes to dead letters' }),
+  NOTIFY_BACKOFF_BASE_MS: int(1, 3_600_000)({ default: 5_000, desc: 'first delivery retry delay (full jitter)' }),
+  NOTIFY_BACKOFF_MAX_MS: int(1, 86_400_000)({ default: 3_600_000, desc: 'delivery retry delay cap' }),
+  NOTIFY_RETRY_AFTER_MAX_MS: int(
+    0,
+    86_400_000,
+  )({ default: 3_600_000, desc: "longest wait a receiver's Retry-After may impose" }),
+  NOTIFY_TIMEOUT_MS: int(100, 120_000)({ default: 10_000, desc: 'per attempt: webhook request or SMTP stage' }),
+  NOTIFY_CONCURRENCY: int(1, 1000)({ default: 16, desc: 'deliveries one worker process makes at once' }),
+  NOTIFY_DISPATCH_INTERVAL_MS: int(
+    50,
+    60_000,
+  )({ default: 1_000, desc: 'how often the outbox is swept for new events' }),
+  NOTIFY_LOCK_MS: int(
+    1_000,
+    600_000,
+  )({ default: 30_000, desc: 'a delivery whose worker stopped renewing its lock this long is retried elsewhere' }),
   // Process
   // External cluster (batches)
   CLUSTER_URL: str({
@@ -130,6 +163,21 @@ export function loadConfig(rawEnv: NodeJS.ProcessEnv = process.env): Config {
   });
   if (values.TASK_BACKOFF_BASE_MS > values.TASK_BACKOFF_MAX_MS) {
     throw new ConfigError('invalid setting TASK_BACKOFF_BASE_MS: expected at most TASK_BACKOFF_MAX_MS');
+  }
+  if (values.NOTIFY_BACKOFF_BASE_MS > values.NOTIFY_BACKOFF_MAX_MS) {
+    throw new ConfigError('invalid setting NOTIFY_BACKOFF_BASE_MS: expected at most NOTIFY_BACKOFF_MAX_MS');
+  }
+  for (const [name, protocols] of [
+    ['SMTP_URL', ['smtp:', 'smtps:']],
+    ['PUBLIC_URL', ['http:', 'https:']],
+  ] as const) {
+    const value = values[name];
+    if (value && !hasProtocol(value, protocols)) {
+      // SMTP_URL may carry a password: never echoed.
+      const got = name === 'SMTP_URL' ? 'something else' : JSON.stringify(value);
+      const schemes = protocols.map((p) => `${p}//`).join(' or ');
+      throw new ConfigError(`invalid setting ${name}: expected a URL starting ${schemes}, got ${got}`);
+    }
   }
   return Object.freeze({
     ...values,

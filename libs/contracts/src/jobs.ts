@@ -16,6 +16,10 @@ export interface JobPayloads {
   'batch.item': { batchJobId: string; batchId: string; tenantId: string; generation: number; pollBase?: number };
   'maintenance.reconcile': TraceIds;
   'maintenance.purge': TraceIds;
+  /** Turns undispatched outbox rows into deliveries (a sweep; also repairs deliveries missing from Redis). */
+  'notify.dispatch': TraceIds;
+  'notify.reconcile': TraceIds;
+  'notify.deliver': TraceIds & { deliveryId: string; tenantId?: string };
 }
 export type JobName = keyof JobPayloads;
 
@@ -27,6 +31,9 @@ export const JOB_QUEUE: { readonly [K in JobName]: QueueName } = {
   'batch.item': QUEUES.cluster,
   'maintenance.reconcile': QUEUES.maintenance,
   'maintenance.purge': QUEUES.maintenance,
+  'notify.dispatch': QUEUES.notifications,
+  'notify.reconcile': QUEUES.notifications,
+  'notify.deliver': QUEUES.notifications,
 };
 
 export const JOB_NAMES = Object.keys(JOB_QUEUE) as JobName[];

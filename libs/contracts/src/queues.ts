@@ -6,6 +6,7 @@ export const QUEUES = {
   /** One step job per batch item: submit to the external cluster, then check on it until it ends. */
   cluster: 'cluster',
   maintenance: 'maintenance',
+  notifications: 'notifications',
 } as const;
 export type QueueName = (typeof QUEUES)[keyof typeof QUEUES];
 export const ALL_QUEUES: readonly QueueName[] = Object.values(QUEUES);

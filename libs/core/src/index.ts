@@ -10,3 +10,4 @@ export * from './access';
 export * from './timeout';
 export * from './coalescer';
 export * from './random';
+export * from './chunks';

@@ -304,7 +304,8 @@ export class PgBatchStore implements BatchStore {
           batch.tenantId,
           batch.id,
           batchCompletionKey(batch),
-          JSON.stringify({ ...toBatchView(batch), notify: batch.notify, failedJobs: failed.rows }),
+          // The batch as GET shows it (never its notify: that holds the webhook secret), plus its first failed jobs.
+          JSON.stringify({ ...toBatchView(batch), failedJobs: failed.rows }),
         ],
       );
       return { batch, completed: true };

@@ -3,12 +3,14 @@ import { Client } from 'pg';
 import type { Config } from '@baton/config';
 import {
   AccessStore,
+  AlertStore,
   DeadLetterStore,
   OpsStore,
   createDatabase,
   IdempotencyStore,
   migrateDeploy,
   PgBatchStore,
+  PrismaNotificationStore,
   PrismaTaskStore,
   type PrismaClient,
 } from '@baton/db';
@@ -37,6 +39,8 @@ export interface Runtime {
     batches: PgBatchStore;
     deadLetters: DeadLetterStore;
     ops: OpsStore;
+    notifications: PrismaNotificationStore;
+    alerts: AlertStore;
   };
   taskQueue: TaskQueue;
   batchQueue: BatchQueue;
@@ -103,6 +107,8 @@ export async function createRuntime(config: Config, opts: RuntimeOptions): Promi
       batches: new PgBatchStore(database.pool),
       deadLetters: new DeadLetterStore(prisma),
       ops: new OpsStore(prisma),
+      notifications: new PrismaNotificationStore(prisma, database.pool),
+      alerts: new AlertStore(prisma),
     },
     taskQueue: new TaskQueue(producer),
     batchQueue: new BatchQueue(producer),

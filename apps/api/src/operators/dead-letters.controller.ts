@@ -5,6 +5,7 @@ import type { DeadLetterView } from '@baton/db';
 import type { Runtime } from '@baton/runtime';
 import { Needs } from '../common/access.decorators';
 import { RUNTIME } from '../common/tokens';
+import { NotificationServiceProvider } from '../notifications/notification-service.provider';
 import { TaskServiceProvider } from '../tasks/task-service.provider';
 import { DeadLettersQueryDto } from './operators.dto';
 
@@ -16,6 +17,7 @@ export class DeadLettersController {
   constructor(
     @Inject(RUNTIME) private readonly runtime: Runtime,
     private readonly tasks: TaskServiceProvider,
+    private readonly notifications: NotificationServiceProvider,
   ) {}
 
   @Get()
@@ -38,11 +40,22 @@ export class DeadLettersController {
     const letter = isId('deadLetter', id) ? await this.runtime.stores.deadLetters.find(id) : null;
     if (!letter) throw notFound('dead letter');
     if (letter.replayedAt) throw invalidState(`dead letter ${id} was already replayed at ${letter.replayedAt}`);
-    if (letter.kind !== 'task') throw invalidState(`dead letters of kind ${letter.kind} cannot be replayed here`);
-    const subject = await this.tasks.service.replay(letter.subjectId);
-    if (!subject) throw invalidState(`task ${letter.subjectId} is no longer failed`);
+    const subject = await this.replaySubject(letter);
+    if (!subject) throw invalidState(`${letter.kind} ${letter.subjectId} is no longer failed`);
     await this.runtime.stores.deadLetters.markReplayed(id);
     const replayed = await this.runtime.stores.deadLetters.find(id);
     return { deadLetter: replayed ?? letter, subject };
+  }
+
+  /** A delivery is sent again with the same webhook-id; a task runs again as a new generation. */
+  private replaySubject(letter: DeadLetterView): Promise<unknown> {
+    switch (letter.kind) {
+      case 'task':
+        return this.tasks.service.replay(letter.subjectId);
+      case 'delivery':
+        return this.notifications.service.replay(letter.subjectId);
+      default:
+        throw invalidState(`dead letters of kind ${letter.kind} cannot be replayed here`);
+    }
   }
 }

@@ -2,7 +2,9 @@ import { Body, Controller, Get, HttpCode, Param, Post, Query, Req } from '@nestj
 import { ApiAcceptedResponse, ApiBearerAuth, ApiHeader, ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
 import { QUEUES } from '@baton/contracts';
 import { isId, notFound, tenantScope, type Principal } from '@baton/core';
+import type { NotificationService } from '@baton/notifications';
 import type { TaskService } from '@baton/tasks';
+import { NotificationServiceProvider } from '../notifications/notification-service.provider';
 import { TaskServiceProvider } from './task-service.provider';
 import { Backpressure, Caller, Idempotent, Needs, ReservedId } from '../common/access.decorators';
 import type { BatonRequest } from '../common/request';
@@ -14,26 +16,36 @@ import { CreateTaskDto, TaskDto } from './tasks.dto';
 @Controller('v1/tasks')
 export class TasksController {
   private readonly tasks: TaskService;
+  private readonly notifications: NotificationService;
 
-  constructor(provider: TaskServiceProvider) {
+  constructor(provider: TaskServiceProvider, notifications: NotificationServiceProvider) {
     this.tasks = provider.service;
+    this.notifications = notifications.service;
   }
 
   @Post()
   @HttpCode(202)
   @Needs('write')
-  @Idempotent('task')
+  // A webhook secret Baton generated for `notify` is in the first answer only, never in a replay.
+  @Idempotent('task', ['webhookSecret'])
   @Backpressure(QUEUES.tasks)
   @ApiOperation({ summary: 'Submit a task to a built-in handler' })
   @ApiHeader({ name: 'Idempotency-Key', required: false })
   @ApiAcceptedResponse({ type: TaskDto })
-  create(
+  async create(
     @Body() body: CreateTaskDto,
     @Caller() caller: Principal,
     @ReservedId() id: string,
     @Req() req: BatonRequest,
   ): Promise<TaskDto> {
-    return this.tasks.create(caller.tenantId, body, { id, requestId: String(req.id) });
+    const { notify, generatedSecret } = await this.notifications.prepareNotify(body.notify);
+    const task = await this.tasks.create(
+      caller.tenantId,
+      { ...body, notify: notify ?? undefined },
+      { id, requestId: String(req.id) },
+    );
+    // Only a task made by this request carries the generated secret (a dedupeKey hit returns an older task).
+    return generatedSecret && task.id === id ? { ...task, webhookSecret: generatedSecret } : task;
   }
 
   @Get(':id')

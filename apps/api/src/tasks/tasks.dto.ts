@@ -73,7 +73,11 @@ export class CreateTaskDto implements CreateTaskInput {
   @Length(1, 255)
   dedupeKey?: string;
 
-  @ApiPropertyOptional({ description: 'Where to announce completion: { webhook?: {url, secret?}, email?: [addr] }' })
+  @ApiPropertyOptional({
+    description:
+      'Where to announce completion (task.completed): { webhook?: {url, secret?: "whsec_…"}, email?: [addr] }; ' +
+      'a webhook secret is generated and shown once when omitted',
+  })
   @IsOptional()
   @IsObject()
   notify?: Record<string, unknown>;
@@ -96,4 +100,8 @@ export class TaskDto {
   @ApiPropertyOptional({ format: 'date-time' }) finishedAt?: string;
   @ApiPropertyOptional({ format: 'date-time' }) deadlineAt?: string;
   @ApiPropertyOptional() dedupeKey?: string;
+  @ApiPropertyOptional({
+    description: 'whsec_ secret generated for notify.webhook when none was given: in the create answer only',
+  })
+  webhookSecret?: string;
 }

@@ -2,6 +2,7 @@ import { Inject, Injectable } from '@nestjs/common';
 import { BatchReconciler, type BatchReconcileReport } from '@baton/batches';
 import { QUEUES } from '@baton/contracts';
 import { JobHandler } from '@baton/queue';
+import { purgeNotificationHistory } from '@baton/notifications';
 import type { Runtime } from '@baton/runtime';
 import { purgeTaskHistory, retentionCutoff, TaskReconciler, type ReconcileReport } from '@baton/tasks';
 import { RUNTIME } from '../tokens';
@@ -36,10 +37,11 @@ export class MaintenanceProcessor {
 
   /** Execution history is kept in Postgres for HISTORY_RETENTION_DAYS, whatever Redis keeps. */
   @JobHandler('maintenance.purge')
-  async purge(): Promise<{ tasksPurged: number; deadLettersPurged: number }> {
+  async purge(): Promise<{ tasksPurged: number; deadLettersPurged: number; notificationsPurged: number }> {
     const cutoff = retentionCutoff(new Date(), this.runtime.config.HISTORY_RETENTION_DAYS);
     const tasksPurged = await purgeTaskHistory(this.runtime.stores.tasks, cutoff);
     const deadLettersPurged = await this.runtime.stores.deadLetters.purgeBefore(cutoff);
-    return { tasksPurged, deadLettersPurged };
+    const notificationsPurged = await purgeNotificationHistory(this.runtime.stores.notifications, cutoff);
+    return { tasksPurged, deadLettersPurged, notificationsPurged };
   }
 }
