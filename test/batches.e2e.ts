@@ -279,7 +279,14 @@ describe('batches on the cluster', () => {
     );
     const report = await reconciler.run(0);
     assert.ok(report.refed >= 1, JSON.stringify(report));
-    const done = await until(r.body.id, 60_000);
+    const done = await until(r.body.id, 60_000).catch(async (error: unknown) => {
+      const counts = async (q: string) => JSON.stringify(await runtime.producer.queue(q as never).getJobCounts());
+      const b = (await get(r.body.id)).body;
+      throw new Error(
+        `${String(error)}; batch ${JSON.stringify(b.counts)} ${b.status}; report ${JSON.stringify(report)}; ` +
+          `cluster ${await counts('cluster')}; batches ${await counts('batches')}; seal ${await counts('batch-seal')}`,
+      );
+    });
     assert.equal(done.outcome, 'all_succeeded');
     assert.equal(done.counts.succeeded, 40);
     assert.equal((await events(r.body.id)).length, 1);

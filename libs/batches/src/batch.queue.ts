@@ -1,4 +1,5 @@
 import type { Job } from 'bullmq';
+import type { Redis } from 'ioredis';
 import { BATCH_SEAL_QUEUE, QUEUES } from '@baton/contracts';
 import type { JobProducer } from '@baton/queue';
 import { batchFeedJobId, batchItemJobId, batchParentJobId, batchSealJobId, type BatchRecord } from './batch.types';
@@ -7,6 +8,8 @@ const DAY_S = 86_400;
 /** Infrastructure retries of one item step (Postgres, Redis, the cluster unreachable); cluster FAILED runs are not these. */
 export const ITEM_STEP_ATTEMPTS = 10;
 const SEAL_DELAY_MS = 7 * DAY_S * 1000;
+/** Long enough for any step to start waiting; a mark nobody takes expires. */
+const CALLBACK_MARK_TTL_S = 3600;
 
 type BatchRef = Pick<BatchRecord, 'id' | 'tenantId' | 'generation' | 'priority'>;
 
@@ -16,7 +19,28 @@ type BatchRef = Pick<BatchRecord, 'id' | 'tenantId' | 'generation' | 'priority'>
  * retry-failed makes a new parent and new children instead of reviving old ones.
  */
 export class BatchQueue {
-  constructor(private readonly producer: JobProducer) {}
+  constructor(
+    private readonly producer: JobProducer,
+    /** Fail-fast connection for the callback marks. */
+    private readonly redis: Redis,
+  ) {}
+
+  private callbackKey(clusterJobId: string): string {
+    return `${this.producer.prefix}:cluster-callback:${clusterJobId}`;
+  }
+
+  /**
+   * A callback came for this cluster job. Marked before anyone tries to wake the step, so a step that was busy (not
+   * yet waiting) when the callback came finds the mark right after it starts waiting: no callback is lost to the race.
+   */
+  async noteCallback(clusterJobId: string): Promise<void> {
+    await this.redis.set(this.callbackKey(clusterJobId), '1', 'EX', CALLBACK_MARK_TTL_S);
+  }
+
+  /** True once per callback mark. */
+  async takeCallback(clusterJobId: string): Promise<boolean> {
+    return (await this.redis.getdel(this.callbackKey(clusterJobId))) !== null;
+  }
 
   /**
    * Enqueues the feeder of a generation (deduplicated by id: enqueueing twice is harmless). A repair (the reconciler

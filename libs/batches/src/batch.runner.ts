@@ -43,6 +43,8 @@ export class BatchItemRunner {
     private readonly cluster: ClusterClient,
     private readonly gate: SubmitGate,
     private readonly log: Logger,
+    /** The cluster sends completion callbacks (CLUSTER_CALLBACK_SECRET is set): steps look for their marks. */
+    private readonly callbacks = false,
   ) {}
 
   async process(job: ItemJob, token?: string): Promise<unknown> {
@@ -80,7 +82,7 @@ export class BatchItemRunner {
       if (job.priority !== 0) await job.changePriority({ priority: 0 });
       metrics.enqueueToStart.observe({ queue: 'cluster' }, Math.max(0, now.getTime() - job.timestamp) / 1000);
       const first = Math.max(MIN_POLL_MS, backoffDelay(1, batch.policy.backoff));
-      return this.later(job, token, first);
+      return this.later(job, token, first, undefined, clusterJobId);
     }
     const report: ClusterStatusReport = await this.cluster.status(row.clusterJobId);
     const submittedAt = row.submittedAt ?? now;
@@ -98,7 +100,7 @@ export class BatchItemRunner {
     switch (decision.kind) {
       case 'poll':
         if (decision.runningSince && !row.startedAt) await this.store.markClusterRunning(row.id, decision.runningSince);
-        return this.later(job, token, decision.delayMs);
+        return this.later(job, token, decision.delayMs, undefined, row.clusterJobId);
       case 'succeeded':
         await this.finish(item, 'succeeded', null);
         return { ok: true };
@@ -159,10 +161,20 @@ export class BatchItemRunner {
     }
   }
 
-  private async later(job: Job, token: string | undefined, delayMs: number, cause?: unknown): Promise<never> {
+  private async later(
+    job: Job,
+    token: string | undefined,
+    delayMs: number,
+    cause?: unknown,
+    clusterJobId?: string,
+  ): Promise<never> {
     if (!token) throw cause instanceof Error ? cause : new Error('no lock token to delay the job with');
     if (cause) this.log.warn({ jobId: job.id, err: cause }, 'batch store unavailable; the step runs again later');
     await job.moveToDelayed(Date.now() + delayMs, token);
+    // A callback that came while this step was busy could not wake it: its mark does, now that the step waits.
+    if (this.callbacks && clusterJobId && (await this.queue.takeCallback(clusterJobId))) {
+      await job.promote().catch(() => undefined);
+    }
     throw new DelayedError();
   }
 }

@@ -111,7 +111,7 @@ export async function createRuntime(config: Config, opts: RuntimeOptions): Promi
       alerts: new AlertStore(prisma),
     },
     taskQueue: new TaskQueue(producer),
-    batchQueue: new BatchQueue(producer),
+    batchQueue: new BatchQueue(producer, redis),
     handlers: builtInHandlers({
       maxTimeoutMs: config.TASK_HTTP_MAX_TIMEOUT_MS,
       allowPrivateNetworks: config.TASK_HTTP_ALLOW_PRIVATE_NETWORKS,

@@ -36,6 +36,7 @@ export class ClusterCallbacksController {
         { field: 'jobUuid', message: 'must be {"jobUuid": string, "status": a cluster status}' },
       ]);
     }
+    await this.runtime.batchQueue.noteCallback(body.jobUuid);
     const job = await this.runtime.stores.batches.findByClusterJobId(body.jobUuid);
     if (job) await this.runtime.batchQueue.wake([job]);
     return { accepted: job !== null };

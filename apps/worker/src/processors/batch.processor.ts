@@ -32,7 +32,14 @@ export class BatchProcessor implements OnModuleInit, OnModuleDestroy {
       config.CLUSTER_SUBMIT_RATE > 0
         ? new RedisSubmitGate(redis, `${config.QUEUE_PREFIX}:cluster-submit-gate`, config.CLUSTER_SUBMIT_RATE)
         : openGate;
-    this.runner = new BatchItemRunner(stores.batches, batchQueue, cluster, gate, log);
+    this.runner = new BatchItemRunner(
+      stores.batches,
+      batchQueue,
+      cluster,
+      gate,
+      log,
+      config.CLUSTER_CALLBACK_SECRET !== '',
+    );
   }
 
   async onModuleDestroy(): Promise<void> {
