@@ -16,6 +16,9 @@ import { QueuesController } from './operators/queues.controller';
 import { TaskServiceProvider } from './tasks/task-service.provider';
 import { TasksController } from './tasks/tasks.controller';
 import { TenantsController } from './tenants/tenants.controller';
+import { AlertsController } from './alerts/alerts.controller';
+import { ScheduleServiceProvider } from './schedules/schedule-service.provider';
+import { SchedulesController } from './schedules/schedules.controller';
 
 @Module({})
 export class ApiModule {
@@ -30,11 +33,14 @@ export class ApiModule {
         JobsController,
         DeadLettersController,
         OpsController,
+        SchedulesController,
+        AlertsController,
       ],
       providers: [
         { provide: RUNTIME, useValue: runtime },
         ApiKeys,
         TaskServiceProvider,
+        ScheduleServiceProvider,
         Backpressure,
         // Order matters: who calls, then how fast, then whether the system can take more.
         { provide: APP_GUARD, useClass: AuthGuard },

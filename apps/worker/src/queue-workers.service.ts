@@ -4,13 +4,22 @@ import type { Redis } from 'ioredis';
 import { ALL_QUEUES, QUEUES, type QueueName } from '@baton/contracts';
 import { collectHandlers, createRedis, PermanentJobError, type HandlerMap } from '@baton/queue';
 import { registerWorker, type Registration, type Runtime } from '@baton/runtime';
+import { scheduleRepeatStrategy } from '@baton/schedules';
 import { taskBackoffStrategy } from '@baton/tasks';
 import { MaintenanceProcessor } from './processors/maintenance.processor';
+import { ScheduleProcessor } from './processors/schedule.processor';
 import { TaskProcessor } from './processors/task.processor';
 import { RUNTIME } from './tokens';
 
 /** How often finished history past its retention is purged. */
 const PURGE_EVERY_MS = 3600_000;
+
+/** Jobs of a queue one process runs at once. */
+const CONCURRENCY: Record<QueueName, (config: Runtime['config']) => number> = {
+  tasks: (c) => c.TASK_CONCURRENCY,
+  maintenance: () => 1,
+  schedules: (c) => c.SCHEDULE_CONCURRENCY,
+};
 
 /** Which queues this process consumes: WORKER_QUEUES is `all` or a comma list of queue names. */
 export function parseWorkerQueues(value: string): QueueName[] {
@@ -39,12 +48,13 @@ export class QueueWorkers implements OnApplicationBootstrap, OnApplicationShutdo
     @Inject(RUNTIME) private readonly runtime: Runtime,
     private readonly tasks: TaskProcessor,
     private readonly maintenance: MaintenanceProcessor,
+    private readonly schedules: ScheduleProcessor,
   ) {}
 
   async onApplicationBootstrap(): Promise<void> {
     const { config, log } = this.runtime;
     const queues = parseWorkerQueues(config.WORKER_QUEUES);
-    const handlers = collectHandlers([this.tasks, this.maintenance], queues);
+    const handlers = collectHandlers([this.tasks, this.maintenance, this.schedules], queues);
     for (const queue of queues) this.workers.push(this.startWorker(queue, handlers));
     if (queues.includes(QUEUES.maintenance)) {
       await this.scheduleMaintenance();
@@ -52,6 +62,12 @@ export class QueueWorkers implements OnApplicationBootstrap, OnApplicationShutdo
       // with it the reconciler that repairs such losses. Re-asserting it is idempotent and cheap.
       this.timers.push(
         setInterval(() => void this.scheduleMaintenance().catch(() => undefined), config.RECONCILE_INTERVAL_MS),
+      );
+    }
+    if (queues.includes(QUEUES.schedules)) {
+      await this.scheduleSweeps();
+      this.timers.push(
+        setInterval(() => void this.scheduleSweeps().catch(() => undefined), config.RECONCILE_INTERVAL_MS),
       );
     }
     if (queues.includes(QUEUES.tasks)) await this.listenForCancels();
@@ -82,8 +98,10 @@ export class QueueWorkers implements OnApplicationBootstrap, OnApplicationShutdo
         prefix: config.QUEUE_PREFIX,
         // Per-minute completion and failure counts kept in Redis: jobs/s for operators and Retry-After estimates.
         metrics: { maxDataPoints: MetricsTime.ONE_WEEK },
-        concurrency: queue === QUEUES.tasks ? config.TASK_CONCURRENCY : 1,
+        concurrency: CONCURRENCY[queue](config),
         settings: {
+          // Fire times of schedules come from our rules (libs/scheduling), not from BullMQ's cron parser.
+          repeatStrategy: scheduleRepeatStrategy,
           backoffStrategy: taskBackoffStrategy({
             baseMs: config.TASK_BACKOFF_BASE_MS,
             maxMs: config.TASK_BACKOFF_MAX_MS,
@@ -104,6 +122,24 @@ export class QueueWorkers implements OnApplicationBootstrap, OnApplicationShutdo
       { name: 'maintenance.reconcile', data: {} },
     );
     await queue.upsertJobScheduler('purge', { every: PURGE_EVERY_MS }, { name: 'maintenance.purge', data: {} });
+  }
+
+  /** The schedules queue's own rhythm: settle runs and watch deadlines; repair job schedulers; check alerts. */
+  private async scheduleSweeps(): Promise<void> {
+    const queue = this.runtime.scheduleQueue.queue;
+    const { config } = this.runtime;
+    const opts = { removeOnComplete: { count: 100 }, removeOnFail: { count: 100 } };
+    await queue.upsertJobScheduler(
+      'sweep',
+      { every: config.SCHEDULE_SWEEP_INTERVAL_MS },
+      { name: 'schedule.sweep', data: {}, opts },
+    );
+    await queue.upsertJobScheduler(
+      'reconcile',
+      { every: config.RECONCILE_INTERVAL_MS },
+      { name: 'schedule.reconcile', data: {}, opts },
+    );
+    await queue.upsertJobScheduler('alerts', { every: config.ALERT_WATCH_INTERVAL_MS }, { name: 'alerts.watch', data: {}, opts });
   }
 
   private async listenForCancels(): Promise<void> {

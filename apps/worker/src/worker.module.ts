@@ -1,6 +1,7 @@
 import { Module, type DynamicModule } from '@nestjs/common';
 import type { Runtime } from '@baton/runtime';
 import { MaintenanceProcessor } from './processors/maintenance.processor';
+import { ScheduleProcessor } from './processors/schedule.processor';
 import { TaskProcessor } from './processors/task.processor';
 import { QueueWorkers } from './queue-workers.service';
 import { RUNTIME } from './tokens';
@@ -10,7 +11,7 @@ export class WorkerModule {
   static forRuntime(runtime: Runtime): DynamicModule {
     return {
       module: WorkerModule,
-      providers: [{ provide: RUNTIME, useValue: runtime }, TaskProcessor, MaintenanceProcessor, QueueWorkers],
+      providers: [{ provide: RUNTIME, useValue: runtime }, TaskProcessor, MaintenanceProcessor, ScheduleProcessor, QueueWorkers],
     };
   }
 }

@@ -2,6 +2,7 @@
 export const QUEUES = {
   tasks: 'tasks',
   maintenance: 'maintenance',
+  schedules: 'schedules',
 } as const;
 export type QueueName = (typeof QUEUES)[keyof typeof QUEUES];
 export const ALL_QUEUES: readonly QueueName[] = Object.values(QUEUES);

@@ -6,3 +6,6 @@ export * from './task.store';
 export { migrateDeploy, createMigration } from './migrate/migrator';
 export * from './dead-letter.store';
 export * from './ops.store';
+export * from './schedule.store';
+export * from './alert.store';
+export * from './heartbeat.store';

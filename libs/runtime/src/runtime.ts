@@ -3,7 +3,10 @@ import { Client } from 'pg';
 import type { Config } from '@baton/config';
 import {
   AccessStore,
+  AlertStore,
   DeadLetterStore,
+  HeartbeatStore,
+  PrismaScheduleStore,
   OpsStore,
   createDatabase,
   IdempotencyStore,
@@ -13,7 +16,15 @@ import {
 } from '@baton/db';
 import { createLogger, type Logger } from '@baton/observability';
 import { createRedis, JobProducer } from '@baton/queue';
-import { builtInHandlers, TaskQueue, type HandlerRegistry } from '@baton/tasks';
+import {
+  batchBodyProblems,
+  inferenceBodyProblems,
+  ScheduleQueue,
+  TargetRegistry,
+  TaskTarget,
+  type ScheduleTarget,
+} from '@baton/schedules';
+import { builtInHandlers, TaskQueue, TaskService, type HandlerRegistry } from '@baton/tasks';
 import { loadOrCreateAdminKey } from './admin-key';
 import { ensurePostgres, ensureRedis } from './infra';
 
@@ -34,9 +45,17 @@ export interface Runtime {
     tasks: PrismaTaskStore;
     deadLetters: DeadLetterStore;
     ops: OpsStore;
+    schedules: PrismaScheduleStore;
+    alerts: AlertStore;
+    heartbeats: HeartbeatStore;
   };
   taskQueue: TaskQueue;
+  /** The task use cases, shared by the API and by schedules whose target is a task. */
+  tasks: TaskService;
   handlers: HandlerRegistry;
+  scheduleQueue: ScheduleQueue;
+  /** What a schedule run can start, by target type (see scheduleTargetsOf). */
+  scheduleTargets: ScheduleTarget[];
   /** Channel on which cancellations of running tasks are published to every worker. */
   cancelChannel: string;
   close(): Promise<void>;
@@ -79,6 +98,24 @@ export async function createRuntime(config: Config, opts: RuntimeOptions): Promi
   const producer = new JobProducer(producerConnection, config.QUEUE_PREFIX);
   const access = new AccessStore(prisma);
   await access.ensureSystemTenant();
+  const taskStore = new PrismaTaskStore(prisma, database.pool);
+  const scheduleStore = new PrismaScheduleStore(prisma, database.pool);
+  const taskQueue = new TaskQueue(producer);
+  const handlers = builtInHandlers({
+    maxTimeoutMs: config.TASK_HTTP_MAX_TIMEOUT_MS,
+    allowPrivateNetworks: config.TASK_HTTP_ALLOW_PRIVATE_NETWORKS,
+  });
+  const cancelChannel = `${config.QUEUE_PREFIX}:task-cancel`;
+  const taskDefaults = { maxAttempts: config.TASK_DEFAULT_MAX_ATTEMPTS };
+  const tasks = new TaskService(
+    taskStore,
+    taskQueue,
+    { publish: async (id) => void (await redis.publish(cancelChannel, id)) },
+    handlers,
+    taskDefaults,
+    log,
+  );
+  const scheduleQueue = new ScheduleQueue(producerConnection, config.QUEUE_PREFIX);
 
   return {
     config,
@@ -92,17 +129,22 @@ export async function createRuntime(config: Config, opts: RuntimeOptions): Promi
     stores: {
       access,
       idempotency: new IdempotencyStore(prisma),
-      tasks: new PrismaTaskStore(prisma, database.pool),
+      tasks: taskStore,
       deadLetters: new DeadLetterStore(prisma),
       ops: new OpsStore(prisma),
+      schedules: scheduleStore,
+      alerts: new AlertStore(prisma),
+      heartbeats: new HeartbeatStore(prisma),
     },
-    taskQueue: new TaskQueue(producer),
-    handlers: builtInHandlers({
-      maxTimeoutMs: config.TASK_HTTP_MAX_TIMEOUT_MS,
-      allowPrivateNetworks: config.TASK_HTTP_ALLOW_PRIVATE_NETWORKS,
-    }),
-    cancelChannel: `${config.QUEUE_PREFIX}:task-cancel`,
+    taskQueue,
+    tasks,
+    handlers,
+    scheduleQueue,
+    // Batch and inference targets plug in here as their services land (see README "Schedules").
+    scheduleTargets: [new TaskTarget(tasks, { handlers, defaults: taskDefaults }, (ids) => scheduleStore.taskStates(ids))],
+    cancelChannel,
     async close() {
+      await scheduleQueue.close().catch(() => undefined);
       await producer.close().catch(() => undefined);
       redis.disconnect();
       producerConnection.disconnect();
@@ -129,4 +171,20 @@ async function waitUntilConnectable(url: string, timeoutMs = 10_000): Promise<vo
       await new Promise((r) => setTimeout(r, 100));
     }
   }
+}
+
+/**
+ * The registry of schedule targets: every registered target, and the shape checks (API.md) of the known types, so a
+ * body for a type this build cannot run yet is still checked at create. `shapeChecks` adds or replaces checks (the
+ * API adds its DTO check for tasks).
+ */
+export function scheduleTargetsOf(
+  runtime: Pick<Runtime, 'scheduleTargets'>,
+  shapeChecks: ConstructorParameters<typeof TargetRegistry>[1] = {},
+): TargetRegistry {
+  return new TargetRegistry(runtime.scheduleTargets, {
+    batch: batchBodyProblems,
+    inference: inferenceBodyProblems,
+    ...shapeChecks,
+  });
 }

@@ -1,0 +1,154 @@
+import { BatonError, newId } from '@baton/core';
+import type { Logger } from '@baton/observability';
+import { planFire } from '@baton/scheduling';
+import { timingOf } from './schedule.rules';
+import type { ScheduleStore } from './schedule.store';
+import { targetBody, TargetUnavailableError, type TargetRegistry } from './schedule.targets';
+import type { RunEnding, ScheduleRecord, ScheduleRunRecord } from './schedule.types';
+
+export interface FireReport {
+  fired: number;
+  skipped: number;
+  ignored?: string;
+}
+
+/** Failures that another attempt cannot fix: the run is recorded as failed with the error, not retried. */
+const isPermanent = (error: unknown): error is Error =>
+  error instanceof TargetUnavailableError || (error instanceof BatonError && !error.retryable);
+
+/**
+ * Fires schedules: decides which instants run (catch-up policy), records each run in Postgres, where
+ * (scheduleId, scheduledFor) is unique, and creates its target only when this process inserted the run. However many
+ * workers fire the same instant, and however often a job runs again, an instant gets one run and one target.
+ */
+export class ScheduleRunner {
+  constructor(
+    private readonly store: ScheduleStore,
+    private readonly targets: TargetRegistry,
+    private readonly settings: { graceMs: number },
+    private readonly log: Logger,
+  ) {}
+
+  /** A fire job: `jobFor` is the instant its job scheduler made it for (absent for a catch-up after resume). */
+  async fire(scheduleId: string, jobFor?: Date, now = new Date()): Promise<FireReport> {
+    const s = await this.store.find(scheduleId, null);
+    if (!s || s.deletedAt) return { fired: 0, skipped: 0, ignored: 'deleted' };
+    if (s.paused) return { fired: 0, skipped: 0, ignored: 'paused' };
+    const plan = planFire(timingOf(s), {
+      policy: s.catchUpPolicy,
+      maxRuns: s.catchUpMaxRuns,
+      lastScheduledFor: s.lastScheduledFor ?? undefined,
+      createdAt: s.createdAt,
+      now,
+      graceMs: this.settings.graceMs,
+      jobFor,
+    });
+    const runs = plan.fire.length > 0 ? await this.start(s, plan.fire, now) : [];
+    await this.store.advance(s.id, plan.caughtUpTo, plan.nextAt);
+    if (plan.dropped) {
+      this.log.info(
+        { scheduleId: s.id, tenantId: s.tenantId, policy: s.catchUpPolicy },
+        'missed fire times dropped by the catch-up policy',
+      );
+    }
+    return { fired: runs.filter((r) => r.status !== 'skipped').length, skipped: runs.filter((r) => r.status === 'skipped').length };
+  }
+
+  /** Run now (POST .../trigger): a run for this instant with the reserved id; the same id again returns that run. */
+  async trigger(s: ScheduleRecord, runId: string, now = new Date()): Promise<ScheduleRunRecord> {
+    const existing = await this.store.findRun(runId);
+    if (existing) return existing;
+    const [run] = await this.start(s, [now], now, runId);
+    return (await this.store.findRun(run.id)) ?? run;
+  }
+
+  /**
+   * Records runs for these instants and starts their targets, honouring the overlap policy: `allow` starts each,
+   * `skip` records a run as skipped while an earlier one is open, `cancel_previous` cancels the open ones first.
+   * Returns the runs this call inserted.
+   */
+  private async start(
+    s: ScheduleRecord,
+    instants: Date[],
+    firedAt: Date,
+    runId?: string,
+  ): Promise<ScheduleRunRecord[]> {
+    const open = s.overlap === 'allow' ? [] : await this.store.openRuns(s.id);
+    const type = s.target.type;
+    const runs = instants.map((scheduledFor, i): ScheduleRunRecord => {
+      const skipped = s.overlap === 'skip' && (open.length > 0 || i > 0);
+      return {
+        id: runId ?? newId('run'),
+        scheduleId: s.id,
+        tenantId: s.tenantId,
+        scheduledFor,
+        firedAt,
+        lagMs: Math.max(0, firedAt.getTime() - scheduledFor.getTime()),
+        status: skipped ? 'skipped' : 'pending',
+        targetType: type,
+        targetId: skipped || !this.targets.has(type) ? null : this.targets.get(type).newId(),
+        durationMs: skipped ? 0 : null,
+        deadlineAt: s.deadlineWithinMs !== null ? new Date(scheduledFor.getTime() + s.deadlineWithinMs) : null,
+        deadlineMet: null,
+        finishedAt: skipped ? firedAt : null,
+        error: null,
+      };
+    });
+    const inserted = await this.store.insertRuns(runs);
+    const mine = runs.filter((r) => inserted.has(r.id));
+    if (s.overlap === 'cancel_previous' && mine.some((r) => r.status === 'pending')) await this.cancelOpen(open);
+    for (const run of mine) {
+      if (run.status === 'pending') await this.dispatch(s, run);
+      this.log.info(
+        {
+          scheduleId: s.id,
+          tenantId: s.tenantId,
+          runId: run.id,
+          scheduledFor: run.scheduledFor,
+          lagMs: run.lagMs,
+          status: run.status,
+        },
+        run.status === 'skipped' ? 'schedule run skipped: the previous run is still open' : 'schedule fired',
+      );
+    }
+    return mine;
+  }
+
+  /**
+   * Creates a run's target under the id the run reserved (so doing it twice creates one object), then marks the run
+   * running. A target type this build lacks, or a body its API now refuses, fails the run with the error; a transient
+   * failure propagates (the fire job retries, and the sweep re-dispatches runs left pending).
+   */
+  async dispatch(s: ScheduleRecord, run: ScheduleRunRecord): Promise<void> {
+    try {
+      const target = this.targets.get(run.targetType);
+      if (!run.targetId) throw new TargetUnavailableError(run.targetType);
+      await target.dispatch({ id: run.targetId, run, schedule: s, body: targetBody(s.target) });
+      await this.store.markDispatched(run.id);
+    } catch (error) {
+      if (!isPermanent(error)) throw error;
+      const code = (error as { code?: string }).code ?? 'error';
+      const now = new Date();
+      const ending: RunEnding = {
+        id: run.id,
+        status: 'failed',
+        finishedAt: now,
+        durationMs: Math.max(0, now.getTime() - run.firedAt.getTime()),
+        deadlineMet: run.deadlineAt ? false : null,
+        error: { code, message: error.message },
+      };
+      await this.store.finishRuns([ending]);
+      this.log.warn({ scheduleId: s.id, tenantId: s.tenantId, runId: run.id, error: ending.error }, 'schedule run failed to start');
+    }
+  }
+
+  private async cancelOpen(open: ScheduleRunRecord[]): Promise<void> {
+    for (const run of open) {
+      if (!run.targetId || !this.targets.has(run.targetType)) continue;
+      await this.targets
+        .get(run.targetType)
+        .cancel(run.targetId, run.tenantId)
+        .catch((err: unknown) => this.log.warn({ runId: run.id, err }, 'previous run not cancelled'));
+    }
+  }
+}
