@@ -139,7 +139,11 @@ export class QueueWorkers implements OnApplicationBootstrap, OnApplicationShutdo
       { every: config.RECONCILE_INTERVAL_MS },
       { name: 'schedule.reconcile', data: {}, opts },
     );
-    await queue.upsertJobScheduler('alerts', { every: config.ALERT_WATCH_INTERVAL_MS }, { name: 'alerts.watch', data: {}, opts });
+    await queue.upsertJobScheduler(
+      'alerts',
+      { every: config.ALERT_WATCH_INTERVAL_MS },
+      { name: 'alerts.watch', data: {}, opts },
+    );
   }
 
   private async listenForCancels(): Promise<void> {

@@ -11,7 +11,13 @@ export class WorkerModule {
   static forRuntime(runtime: Runtime): DynamicModule {
     return {
       module: WorkerModule,
-      providers: [{ provide: RUNTIME, useValue: runtime }, TaskProcessor, MaintenanceProcessor, ScheduleProcessor, QueueWorkers],
+      providers: [
+        { provide: RUNTIME, useValue: runtime },
+        TaskProcessor,
+        MaintenanceProcessor,
+        ScheduleProcessor,
+        QueueWorkers,
+      ],
     };
   }
 }

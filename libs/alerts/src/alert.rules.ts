@@ -1,5 +1,11 @@
 /** API.md's alert kinds. */
-export const ALERT_KINDS = ['deadline_at_risk', 'deadline_missed', 'backlog', 'stuck_jobs', 'delivery_failing'] as const;
+export const ALERT_KINDS = [
+  'deadline_at_risk',
+  'deadline_missed',
+  'backlog',
+  'stuck_jobs',
+  'delivery_failing',
+] as const;
 export type AlertKind = (typeof ALERT_KINDS)[number];
 
 export interface FinishPredictionInput {

@@ -64,7 +64,10 @@ const SPEC = {
     3_600_000,
   )({ default: 2_000, desc: 'age below which a pending row is left to its request' }),
   // Schedules and alerts
-  SCHEDULE_MIN_EVERY_MS: int(1, 86_400_000)({ default: 1000, desc: 'shortest fixed rate (everyMs) a schedule may ask for' }),
+  SCHEDULE_MIN_EVERY_MS: int(
+    1,
+    86_400_000,
+  )({ default: 1000, desc: 'shortest fixed rate (everyMs) a schedule may ask for' }),
   SCHEDULE_CONCURRENCY: int(1, 1000)({ default: 64, desc: 'schedule jobs (fires, sweeps) one worker runs at once' }),
   SCHEDULE_CATCH_UP_GRACE_MS: int(
     0,

@@ -15,12 +15,7 @@ const openKey = (kind: string, subject: string): string => `${kind}:${subject}`;
 export class AlertStore implements AlertSink {
   constructor(private readonly prisma: PrismaClient) {}
 
-  async raise(alert: {
-    tenantId: string | null;
-    kind: AlertKind;
-    subject: string;
-    message: string;
-  }): Promise<boolean> {
+  async raise(alert: { tenantId: string | null; kind: AlertKind; subject: string; message: string }): Promise<boolean> {
     const id = newId('alert');
     const raisedAt = new Date();
     const view = toAlertView({ ...alert, id, raisedAt, resolvedAt: null });
@@ -78,7 +73,11 @@ export class AlertStore implements AlertSink {
       where: {
         ...(filter.tenantId ? { tenantId: filter.tenantId } : {}),
         ...(filter.kind ? { kind: filter.kind } : {}),
-        ...(filter.state === 'open' ? { resolvedAt: null } : filter.state === 'resolved' ? { NOT: { resolvedAt: null } } : {}),
+        ...(filter.state === 'open'
+          ? { resolvedAt: null }
+          : filter.state === 'resolved'
+            ? { NOT: { resolvedAt: null } }
+            : {}),
         ...(beforeId ? { id: { lt: beforeId } } : {}),
       },
       orderBy: { id: 'desc' },

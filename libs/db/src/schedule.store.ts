@@ -178,7 +178,7 @@ export class PrismaScheduleStore implements ScheduleStore {
                  'finishedAt', c."finishedAt", 'error', c.error)) AS payload
                FROM changed c
              ), events AS (${EVENTS_FROM_DONE})
-             SELECT ${RUN_COLUMNS} FROM changed`,
+             SELECT * FROM changed`,
       values: [
         JSON.stringify(
           endings.map((e) => ({

@@ -141,7 +141,9 @@ export async function createRuntime(config: Config, opts: RuntimeOptions): Promi
     handlers,
     scheduleQueue,
     // Batch and inference targets plug in here as their services land (see README "Schedules").
-    scheduleTargets: [new TaskTarget(tasks, { handlers, defaults: taskDefaults }, (ids) => scheduleStore.taskStates(ids))],
+    scheduleTargets: [
+      new TaskTarget(tasks, { handlers, defaults: taskDefaults }, (ids) => scheduleStore.taskStates(ids)),
+    ],
     cancelChannel,
     async close() {
       await scheduleQueue.close().catch(() => undefined);

@@ -145,13 +145,17 @@ export function scheduleInput(s: ScheduleRecord): ScheduleInput {
 export function mergePatch(current: ScheduleRecord, patch: ScheduleInput): ScheduleInput {
   const merged: ScheduleInput = { ...scheduleInput(current) };
   if (KIND_FIELDS.some((k) => present(patch[k]))) for (const k of KIND_FIELDS) merged[k] = null;
-  return { ...merged, ...patch };
+  // Absent (undefined) leaves a field as it is; null clears it.
+  for (const [k, v] of Object.entries(patch)) if (v !== undefined) merged[k as keyof ScheduleInput] = v;
+  return merged;
 }
 
 /** True when a change moves the schedule's fire times (its past instants must then not be caught up). */
 export const timingChanged = (a: ScheduleRecord | NewSchedule, b: NewSchedule): boolean =>
   (['kind', 'cron', 'timezone', 'everyMs', 'runAt', 'startAt', 'endAt'] as const).some(
-    (k) => String(a[k] instanceof Date ? (a[k] as Date).getTime() : a[k]) !== String(b[k] instanceof Date ? (b[k] as Date).getTime() : b[k]),
+    (k) =>
+      String(a[k] instanceof Date ? (a[k] as Date).getTime() : a[k]) !==
+      String(b[k] instanceof Date ? (b[k] as Date).getTime() : b[k]),
   );
 
 const cronCache = new Map<string, CronSpec>();

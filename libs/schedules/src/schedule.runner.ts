@@ -51,7 +51,10 @@ export class ScheduleRunner {
         'missed fire times dropped by the catch-up policy',
       );
     }
-    return { fired: runs.filter((r) => r.status !== 'skipped').length, skipped: runs.filter((r) => r.status === 'skipped').length };
+    return {
+      fired: runs.filter((r) => r.status !== 'skipped').length,
+      skipped: runs.filter((r) => r.status === 'skipped').length,
+    };
   }
 
   /** Run now (POST .../trigger): a run for this instant with the reserved id; the same id again returns that run. */
@@ -138,7 +141,10 @@ export class ScheduleRunner {
         error: { code, message: error.message },
       };
       await this.store.finishRuns([ending]);
-      this.log.warn({ scheduleId: s.id, tenantId: s.tenantId, runId: run.id, error: ending.error }, 'schedule run failed to start');
+      this.log.warn(
+        { scheduleId: s.id, tenantId: s.tenantId, runId: run.id, error: ending.error },
+        'schedule run failed to start',
+      );
     }
   }
 

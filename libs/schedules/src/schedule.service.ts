@@ -33,7 +33,8 @@ export interface ScheduleAnswer {
 }
 
 const answer = (s: ScheduleRecord): ScheduleAnswer => ({ schedule: toScheduleView(s), etag: scheduleEtag(s) });
-const nextFire = (s: NewSchedule | ScheduleRecord, now: Date): Date | null => fireTimesAfter(timingOf(s), now, 1)[0] ?? null;
+const nextFire = (s: NewSchedule | ScheduleRecord, now: Date): Date | null =>
+  fireTimesAfter(timingOf(s), now, 1)[0] ?? null;
 
 /** The schedule use cases the API calls. `tenantId` null means an admin acting across tenants. */
 export class ScheduleService {
@@ -77,7 +78,8 @@ export class ScheduleService {
       ...this.context(id, current.tenantId, now),
       createdAt: current.createdAt,
     });
-    const { id: _id, tenantId: _tenant, createdAt: _created, ...fields } = planned;
+    const fields: ScheduleChanges = { ...planned };
+    for (const k of ['id', 'tenantId', 'createdAt'] as const) delete (fields as Record<string, unknown>)[k];
     const changes: ScheduleChanges = {
       ...fields,
       nextRunAt: nextFire(planned, now),
@@ -131,11 +133,7 @@ export class ScheduleService {
     };
   }
 
-  async runs(
-    id: string,
-    tenantId: string | null,
-    query: { limit?: unknown; cursor?: string },
-  ): Promise<Page<RunView>> {
+  async runs(id: string, tenantId: string | null, query: { limit?: unknown; cursor?: string }): Promise<Page<RunView>> {
     const limit = parseLimit(query.limit);
     const before = decodeCursor(query.cursor);
     await this.live(id, tenantId);
@@ -181,7 +179,10 @@ export class ScheduleService {
       await this.queue.sync(s);
       if (catchUp) await this.queue.catchUp(s);
     } catch (err) {
-      this.log.warn({ scheduleId: s.id, tenantId: s.tenantId, err }, 'schedule saved; its job scheduler is repaired later');
+      this.log.warn(
+        { scheduleId: s.id, tenantId: s.tenantId, err },
+        'schedule saved; its job scheduler is repaired later',
+      );
     }
   }
 }

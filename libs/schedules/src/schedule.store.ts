@@ -1,11 +1,5 @@
 import type { WorkStatus } from '@baton/core';
-import type {
-  NewSchedule,
-  RunEnding,
-  RunError,
-  ScheduleRecord,
-  ScheduleRunRecord,
-} from './schedule.types';
+import type { NewSchedule, RunEnding, RunError, ScheduleRecord, ScheduleRunRecord } from './schedule.types';
 
 /** The fields a PATCH may change, already validated and normalised. */
 export type ScheduleChanges = Partial<

@@ -83,7 +83,8 @@ export class ScheduleSweeper {
     if (run.deadlineMet === true) await this.alerts.resolve('deadline_missed', run.scheduleId, run.tenantId);
     if (run.deadlineMet !== false) return 0;
     const s = await scheduleOf(run.scheduleId);
-    const how = run.status === 'succeeded' ? `finished late at ${run.finishedAt?.toISOString()}` : `ended ${run.status}`;
+    const how =
+      run.status === 'succeeded' ? `finished late at ${run.finishedAt?.toISOString()}` : `ended ${run.status}`;
     const message = `schedule ${s?.name ?? run.scheduleId}: run ${run.id} (for ${run.scheduledFor.toISOString()}) ${how}, deadline ${run.deadlineAt?.toISOString()}`;
     return this.raise(run, 'deadline_missed', run.scheduleId, message);
   }
@@ -126,7 +127,8 @@ export class ScheduleSweeper {
     message: string,
   ): Promise<number> {
     const raised = await this.alerts.raise({ tenantId: run.tenantId, kind, subject, message });
-    if (raised) this.log.warn({ tenantId: run.tenantId, scheduleId: run.scheduleId, runId: run.id, alert: kind }, message);
+    if (raised)
+      this.log.warn({ tenantId: run.tenantId, scheduleId: run.scheduleId, runId: run.id, alert: kind }, message);
     return raised ? 1 : 0;
   }
 }

@@ -7,10 +7,8 @@ export const TARGET_TYPES = ['batch', 'task', 'inference'] as const;
 export type TargetType = (typeof TARGET_TYPES)[number];
 
 /** The body of a target without its `type`: what would be POSTed to that type's create endpoint. */
-export const targetBody = (target: TargetSpec): Record<string, unknown> => {
-  const { type: _type, ...body } = target;
-  return body;
-};
+export const targetBody = (target: TargetSpec): Record<string, unknown> =>
+  Object.fromEntries(Object.entries(target).filter(([k]) => k !== 'type'));
 
 /** A run's request to create its target. `id` is fixed by the run, so dispatching twice creates one object. */
 export interface Dispatch {

@@ -44,7 +44,8 @@ export function batchBodyProblems(body: Record<string, unknown>): ErrorDetail[] 
   if (body.dedupe !== undefined && typeof body.dedupe !== 'boolean') {
     errors.push({ field: 'dedupe', message: 'must be true or false' });
   }
-  if (body.policy !== undefined && !isObject(body.policy)) errors.push({ field: 'policy', message: 'must be an object' });
+  if (body.policy !== undefined && !isObject(body.policy))
+    errors.push({ field: 'policy', message: 'must be an object' });
   else errors.push(...detailsOf(() => resolvePolicy(body.policy as BatchPolicyInput | undefined)));
   return [...errors, ...priority(body), ...notify(body)];
 }

@@ -1,5 +1,11 @@
 import { BatonError, newId, type ErrorDetail } from '@baton/core';
-import { planTask, type CreateTaskInput, type HandlerRegistry, type TaskDefaults, type TaskService } from '@baton/tasks';
+import {
+  planTask,
+  type CreateTaskInput,
+  type HandlerRegistry,
+  type TaskDefaults,
+  type TaskService,
+} from '@baton/tasks';
 import type { TargetState } from './schedule.store';
 import type { Dispatch, ScheduleTarget } from './schedule.targets';
 

@@ -123,7 +123,9 @@ export class SchedulesController {
   }
 
   @Get(':id/runs')
-  @ApiOperation({ summary: 'Run history, newest first: scheduledFor, firedAt, lagMs, status, target, deadline outcome' })
+  @ApiOperation({
+    summary: 'Run history, newest first: scheduledFor, firedAt, lagMs, status, target, deadline outcome',
+  })
   runs(@Param('id') id: string, @Query() query: PageQueryDto, @Caller() caller: Principal): Promise<Page<RunView>> {
     checkId(id);
     return this.schedules.runs(id, tenantScope(caller), query);
