@@ -71,7 +71,9 @@ describe('planFire', () => {
       now: at('2026-01-08T00:00:00Z'),
       graceMs: 0,
     });
+    // The instant that is due now is on time; the three before it are the newest missed ones.
     assert.deepEqual(isos(plan.fire), [
+      '2026-01-07T23:59:57.000Z',
       '2026-01-07T23:59:58.000Z',
       '2026-01-07T23:59:59.000Z',
       '2026-01-08T00:00:00.000Z',
