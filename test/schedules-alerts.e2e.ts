@@ -7,7 +7,7 @@ import { startBaton, TEST_REDIS_URL, waitFor, type Harness } from './support/har
 // Deadlines, the weekly worked example of REQUIREMENTS §3 with scaled-down times, stuck jobs and backlog.
 // The API and the schedules/maintenance workers run in this process; tasks run in a spawned worker process, so that
 // killing it stops a running task's heartbeat for real.
-const HOUR = 125; // 1 h scaled to 125 ms: 8 h → 1 s; Sunday 00:00 → Tuesday 23:59 → about 9 s
+const HOUR = 250; // 1 h scaled to 250 ms: 8 h → 2 s; Sunday 00:00 → Tuesday 23:59 → about 18 s
 const WORKER = 'dist/apps/worker/src/main.js';
 
 let h: Harness;
@@ -42,8 +42,20 @@ before(async () => {
     ALERT_BACKLOG_OLDEST_MS: '600000',
   });
   ({ key, tenantId } = await h.tenant('member'));
-  taskWorker = spawnTaskWorker();
+  taskWorker = await startTaskWorker();
 });
+
+/** A task worker process, once it has registered (so timings below do not include its boot). */
+async function startTaskWorker(): Promise<ChildProcess> {
+  const child = spawnTaskWorker();
+  await waitFor(
+    async () =>
+      (await h.runtime.prisma.worker.findFirst({ where: { pid: child.pid, queues: { has: 'tasks' } } })) ?? undefined,
+    60_000,
+    'the task worker to register',
+  );
+  return child;
+}
 after(async () => {
   taskWorker?.kill('SIGKILL');
   await h.close();
@@ -104,14 +116,14 @@ describe('the weekly batch (REQUIREMENTS §3)', () => {
 
     const atRisk = await waitFor(
       async () => (await alerts('?kind=deadline_at_risk')).find((a: any) => a.subject === run.id),
-      15_000,
+      30_000,
       'deadline_at_risk',
     );
     assert.ok(new Date(atRisk.raisedAt).getTime() < deadlineAt, 'raised before the deadline');
     assert.match(atRisk.message, /from its progress/);
     const missed = await waitFor(
       async () => (await alerts('?kind=deadline_missed&state=open')).find((a: any) => a.subject === scheduleId),
-      20_000,
+      40_000,
       'deadline_missed',
     );
     assert.ok(new Date(missed.raisedAt).getTime() >= deadlineAt);
@@ -123,7 +135,7 @@ describe('the weekly batch (REQUIREMENTS §3)', () => {
         const x = await runOf(scheduleId, run.id);
         return x.status === 'succeeded' ? x : undefined;
       },
-      20_000,
+      40_000,
       'the slow run to finish',
     );
     assert.equal(finished.deadlineMet, false);
@@ -188,14 +200,14 @@ describe('long jobs', () => {
     assert.equal((await events('alert.raised', stuck.id)).length, 1);
     assert.equal((await events('alert.resolved', stuck.id)).length, 1);
     assert.equal(stuck.tenantId, tenantId);
-    taskWorker = spawnTaskWorker();
+    taskWorker = await startTaskWorker();
   });
 });
 
 describe('backlog', () => {
   test('a queue past its waiting bound raises backlog once; draining resolves it', async () => {
     const admin = h.adminKey;
-    assert.equal((await h.request('POST', '/v1/queues/tasks/pause', { key: admin })).status, 201);
+    assert.equal((await h.request('POST', '/v1/queues/tasks/pause', { key: admin })).status, 202);
     for (let i = 0; i < 8; i++) await h.request('POST', '/v1/tasks', { key, body: { handler: 'noop' } });
     const backlog = await waitFor(
       async () => (await alerts('?kind=backlog&state=open', admin)).find((a: any) => a.subject === 'tasks'),

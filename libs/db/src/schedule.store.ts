@@ -1,5 +1,5 @@
 import type { Pool } from 'pg';
-import { newId } from '@baton/core';
+import { Coalescer, newId } from '@baton/core';
 import {
   toRunView,
   type NewSchedule,
@@ -20,6 +20,22 @@ const runColumns = (t = ''): string =>
   ${t}deadline_met AS "deadlineMet", ${t}finished_at AS "finishedAt", ${t}error`;
 const RUN_COLUMNS = runColumns();
 
+/** Columns of a ScheduleRecord, for the hot path (each firing reads its schedule). */
+const SCHEDULE_COLUMNS = `id, tenant_id AS "tenantId", name, kind, cron, timezone, every_ms AS "everyMs", run_at AS "runAt",
+  start_at AS "startAt", end_at AS "endAt", target, overlap, catch_up_policy AS "catchUpPolicy",
+  catch_up_max_runs AS "catchUpMaxRuns", deadline_within_ms AS "deadlineWithinMs",
+  expected_duration_ms AS "expectedDurationMs", priority, paused, next_run_at AS "nextRunAt",
+  last_scheduled_for AS "lastScheduledFor", version, created_at AS "createdAt", updated_at AS "updatedAt",
+  deleted_at AS "deletedAt"`;
+/** Statements of the firing path are merged across concurrent fires (see Coalescer): one round trip for many. */
+const BATCHING = { maxBatch: 500, maxConcurrent: 2 };
+
+interface Advance {
+  id: string;
+  caughtUpTo: Date | null;
+  nextRunAt: Date | null;
+}
+
 type ScheduleRow = Awaited<ReturnType<PrismaClient['schedule']['findUniqueOrThrow']>>;
 const toRecord = (row: ScheduleRow): ScheduleRecord => row as unknown as ScheduleRecord;
 const toData = (s: ScheduleChanges | NewSchedule) => ({
@@ -38,10 +54,41 @@ const EVENTS_FROM_DONE = `INSERT INTO notification_events (id, tenant_id, type, 
 
 /** Schedules and their runs. Run inserts and endings are one statement each, whatever their number. */
 export class PrismaScheduleStore implements ScheduleStore {
+  private readonly finds: Coalescer<string, ScheduleRecord | null>;
+  private readonly inserts: Coalescer<ScheduleRunRecord[], Set<string>>;
+  private readonly dispatched: Coalescer<string, void>;
+  private readonly advances: Coalescer<Advance, void>;
+
   constructor(
     private readonly prisma: PrismaClient,
     private readonly pool: Pool,
-  ) {}
+  ) {
+    this.finds = new Coalescer(async (ids) => {
+      const { rows } = await pool.query<ScheduleRecord>({
+        name: 'baton_find_schedules',
+        text: `SELECT ${SCHEDULE_COLUMNS} FROM schedules WHERE id = ANY($1::text[])`,
+        values: [[...new Set(ids)]],
+      });
+      const byId = new Map(rows.map((r) => [r.id, r]));
+      return ids.map((id) => byId.get(id) ?? null);
+    }, BATCHING);
+    this.inserts = new Coalescer(async (batches) => {
+      const inserted = await this.insertRunsNow(batches.flat());
+      return batches.map(() => inserted);
+    }, BATCHING);
+    this.dispatched = new Coalescer<string, void>(async (ids) => {
+      await pool.query({
+        name: 'baton_runs_dispatched',
+        text: `UPDATE schedule_runs SET status = 'running' WHERE id = ANY($1::text[]) AND status = 'pending'`,
+        values: [ids],
+      });
+      return ids.map(() => undefined);
+    }, BATCHING);
+    this.advances = new Coalescer<Advance, void>(async (items) => {
+      await this.advanceNow(items);
+      return items.map(() => undefined);
+    }, BATCHING);
+  }
 
   async create(schedule: NewSchedule): Promise<ScheduleRecord> {
     const existing = await this.prisma.schedule.findUnique({ where: { id: schedule.id } });
@@ -57,8 +104,8 @@ export class PrismaScheduleStore implements ScheduleStore {
   }
 
   async find(id: string, tenantId: string | null): Promise<ScheduleRecord | null> {
-    const row = await this.prisma.schedule.findUnique({ where: { id } });
-    return row && (tenantId === null || row.tenantId === tenantId) ? toRecord(row) : null;
+    const row = await this.finds.submit(id);
+    return row && (tenantId === null || row.tenantId === tenantId) ? row : null;
   }
 
   async list(tenantId: string | null, afterId: string | undefined, limit: number): Promise<ScheduleRecord[]> {
@@ -86,14 +133,39 @@ export class PrismaScheduleStore implements ScheduleStore {
     return count > 0 ? this.find(id, null) : null;
   }
 
-  async advance(id: string, caughtUpTo: Date | null, nextRunAt: Date | null): Promise<void> {
+  advance(id: string, caughtUpTo: Date | null, nextRunAt: Date | null): Promise<void> {
+    return this.advances.submit({ id, caughtUpTo, nextRunAt });
+  }
+
+  /** Forward only: lastScheduledFor and nextRunAt never move back, whatever order concurrent fires land in. */
+  private async advanceNow(items: Advance[]): Promise<void> {
+    const latest = (a: Date | null, b: Date | null): Date | null => (!a ? b : !b ? a : a > b ? a : b);
+    const merged = new Map<string, Advance>();
+    for (const item of items) {
+      const seen = merged.get(item.id);
+      merged.set(
+        item.id,
+        seen
+          ? {
+              id: item.id,
+              caughtUpTo: latest(seen.caughtUpTo, item.caughtUpTo),
+              nextRunAt: latest(seen.nextRunAt, item.nextRunAt),
+            }
+          : item,
+      );
+    }
     await this.pool.query({
-      name: 'baton_schedule_advance',
-      text: `UPDATE schedules SET last_scheduled_for = GREATEST(last_scheduled_for, $2::timestamptz),
-               next_run_at = CASE WHEN next_run_at IS NULL OR next_run_at < $3::timestamptz OR $3 IS NULL
-                                  THEN $3::timestamptz ELSE next_run_at END
-             WHERE id = $1`,
-      values: [id, caughtUpTo, nextRunAt],
+      name: 'baton_schedules_advance',
+      text: `UPDATE schedules s SET last_scheduled_for = GREATEST(s.last_scheduled_for, a.caught_up_to),
+               next_run_at = CASE WHEN a.next_run_at IS NULL OR s.next_run_at IS NULL OR s.next_run_at < a.next_run_at
+                                  THEN a.next_run_at ELSE s.next_run_at END
+             FROM json_to_recordset($1::json) AS a(id text, caught_up_to timestamptz, next_run_at timestamptz)
+             WHERE s.id = a.id`,
+      values: [
+        JSON.stringify(
+          [...merged.values()].map((a) => ({ id: a.id, caught_up_to: a.caughtUpTo, next_run_at: a.nextRunAt })),
+        ),
+      ],
     });
   }
 
@@ -107,6 +179,11 @@ export class PrismaScheduleStore implements ScheduleStore {
   }
 
   async insertRuns(runs: ScheduleRunRecord[]): Promise<Set<string>> {
+    const inserted = await this.inserts.submit(runs);
+    return new Set(runs.filter((r) => inserted.has(r.id)).map((r) => r.id));
+  }
+
+  private async insertRunsNow(runs: ScheduleRunRecord[]): Promise<Set<string>> {
     // Skipped runs end as they are recorded: their completion event goes in the same statement.
     const { rows } = await this.pool.query<{ id: string }>({
       name: 'baton_insert_runs',
@@ -150,12 +227,8 @@ export class PrismaScheduleStore implements ScheduleStore {
     return new Set(rows.map((r) => r.id));
   }
 
-  async markDispatched(runId: string): Promise<void> {
-    await this.pool.query({
-      name: 'baton_run_dispatched',
-      text: `UPDATE schedule_runs SET status = 'running' WHERE id = $1 AND status = 'pending'`,
-      values: [runId],
-    });
+  markDispatched(runId: string): Promise<void> {
+    return this.dispatched.submit(runId);
   }
 
   async finishRuns(endings: RunEnding[]): Promise<ScheduleRunRecord[]> {
