@@ -73,6 +73,10 @@ const SPEC = {
     0,
     3_600_000,
   )({ default: 5000, desc: 'a fire time at most this late is on time; older ones follow the catch-up policy' }),
+  SCHEDULE_FIRE_AHEAD_MS: int(
+    0,
+    5000,
+  )({ default: 250, desc: 'fire jobs come due this early and wait for their instant (absorbs pick-up latency)' }),
   SCHEDULE_SWEEP_INTERVAL_MS: int(
     100,
     60_000,

@@ -115,7 +115,7 @@ export async function createRuntime(config: Config, opts: RuntimeOptions): Promi
     taskDefaults,
     log,
   );
-  const scheduleQueue = new ScheduleQueue(producerConnection, config.QUEUE_PREFIX);
+  const scheduleQueue = new ScheduleQueue(producerConnection, config.QUEUE_PREFIX, config.SCHEDULE_FIRE_AHEAD_MS);
 
   return {
     config,

@@ -11,6 +11,8 @@ import type { ScheduleRecord } from './schedule.types';
  * not BullMQ's cron parser.
  */
 interface PatternFields {
+  /** Fire-ahead: jobs come due this many ms before their instant and wait for it (see ScheduleQueue). */
+  l?: number;
   k: TimingFields['kind'];
   c?: string;
   z: string;
@@ -21,8 +23,9 @@ interface PatternFields {
   a: number;
 }
 
-export function encodePattern(s: TimingFields): string {
+export function encodePattern(s: TimingFields, fireAheadMs = 0): string {
   const p: PatternFields = { k: s.kind, z: s.timezone, a: s.createdAt.getTime() };
+  if (fireAheadMs > 0) p.l = fireAheadMs;
   if (s.cron) p.c = s.cron;
   if (s.everyMs) p.n = s.everyMs;
   if (s.runAt) p.r = s.runAt.getTime();
@@ -46,10 +49,22 @@ export function decodePattern(pattern: string): TimingFields {
   };
 }
 
-/** BullMQ's repeat strategy for schedules: the first fire time strictly after `millis`, or none (the end). */
+/**
+ * BullMQ's repeat strategy for schedules: when the job for the first fire time strictly after `millis` comes due
+ * (the fire-ahead before it), or none (the schedule has ended). `millis` is the previous job's due time or now.
+ */
 export function scheduleRepeatStrategy(millis: number, opts: RepeatOptions): number | undefined {
   if (!opts.pattern) return undefined;
-  return fireTimesAfter(timingOf(decodePattern(opts.pattern)), new Date(millis), 1)[0]?.getTime();
+  const lead = fireAheadOf(opts.pattern);
+  const next = fireTimesAfter(timingOf(decodePattern(opts.pattern)), new Date(millis + lead), 1)[0];
+  return next ? next.getTime() - lead : undefined;
+}
+
+const fireAheadOf = (pattern: string): number => (JSON.parse(pattern) as PatternFields).l ?? 0;
+
+/** The instant a job scheduler's job fires for: its due time (BullMQ's prevMillis) plus the fire-ahead. */
+export function fireInstantOf(prevMillis: number, pattern: string | undefined): Date {
+  return new Date(prevMillis + (pattern ? fireAheadOf(pattern) : 0));
 }
 
 /** Fire jobs keep a little history in Redis for Bull Board; the run history lives in Postgres. */
@@ -60,11 +75,19 @@ const FIRE_JOB_OPTS = {
   removeOnFail: { count: 5000 },
 };
 
-/** One BullMQ job scheduler per active schedule, id = schedule id, on the `schedules` queue. */
+/**
+ * One BullMQ job scheduler per active schedule, id = schedule id, on the `schedules` queue. Each fire job comes due
+ * `fireAheadMs` before its instant, so that picking it up, reading the schedule and the worker's own scheduling of
+ * the next iteration happen before the instant, and the run fires on it (the runner waits for the instant).
+ */
 export class ScheduleQueue {
   readonly queue: Queue;
 
-  constructor(connection: Redis, prefix: string) {
+  constructor(
+    connection: Redis,
+    prefix: string,
+    private readonly fireAheadMs = 0,
+  ) {
     this.queue = new Queue(QUEUES.schedules, {
       connection,
       prefix,
@@ -82,9 +105,14 @@ export class ScheduleQueue {
     const data: JobPayloads['schedule.fire'] = { scheduleId: s.id, tenantId: s.tenantId };
     await this.queue.upsertJobScheduler(
       s.id,
-      { pattern: encodePattern(s) },
+      { pattern: this.pattern(s) },
       { name: 'schedule.fire', data, opts: FIRE_JOB_OPTS },
     );
+  }
+
+  /** The pattern this schedule's job scheduler carries. */
+  pattern(s: ScheduleRecord): string {
+    return encodePattern(s, this.fireAheadMs);
   }
 
   async remove(scheduleId: string): Promise<void> {

@@ -1,5 +1,5 @@
 import type { Logger } from '@baton/observability';
-import { encodePattern, type ScheduleQueue } from './schedule.queue';
+import type { ScheduleQueue } from './schedule.queue';
 import type { ScheduleStore } from './schedule.store';
 
 const PAGE = 500;
@@ -12,7 +12,7 @@ const PAGE = 500;
 export class ScheduleReconciler {
   constructor(
     private readonly store: ScheduleStore,
-    private readonly queue: Pick<ScheduleQueue, 'scheduled' | 'sync' | 'catchUp'>,
+    private readonly queue: Pick<ScheduleQueue, 'scheduled' | 'sync' | 'catchUp' | 'pattern'>,
     private readonly log: Logger,
   ) {}
 
@@ -26,7 +26,7 @@ export class ScheduleReconciler {
         checked++;
         if (!s.nextRunAt) continue;
         const pattern = await this.queue.scheduled(s.id);
-        if (pattern === encodePattern(s)) continue;
+        if (pattern === this.queue.pattern(s)) continue;
         await this.queue.sync(s);
         await this.queue.catchUp(s);
         repaired++;

@@ -29,11 +29,17 @@ export class ScheduleRunner {
     private readonly log: Logger,
   ) {}
 
-  /** A fire job: `jobFor` is the instant its job scheduler made it for (absent for a catch-up after resume). */
-  async fire(scheduleId: string, jobFor?: Date, now = new Date()): Promise<FireReport> {
+  /**
+   * A fire job: `jobFor` is the instant its job scheduler made it for (absent for a catch-up after resume). A job
+   * that comes due ahead of its instant reads its schedule, then waits for the instant before it fires.
+   */
+  async fire(scheduleId: string, jobFor?: Date, clock: () => Date = () => new Date()): Promise<FireReport> {
     const s = await this.store.find(scheduleId, null);
     if (!s || s.deletedAt) return { fired: 0, skipped: 0, ignored: 'deleted' };
     if (s.paused) return { fired: 0, skipped: 0, ignored: 'paused' };
+    const wait = jobFor ? jobFor.getTime() - clock().getTime() : 0;
+    if (wait > 0) await new Promise((resolve) => setTimeout(resolve, wait));
+    const now = clock();
     const plan = planFire(timingOf(s), {
       policy: s.catchUpPolicy,
       maxRuns: s.catchUpMaxRuns,

@@ -4,7 +4,7 @@ import { AlertWatcher } from '@baton/alerts';
 import { ALL_QUEUES, type JobPayloads } from '@baton/contracts';
 import { describeQueue, JobHandler } from '@baton/queue';
 import { scheduleTargetsOf, type Runtime } from '@baton/runtime';
-import { ScheduleReconciler, ScheduleRunner, ScheduleSweeper, type FireReport } from '@baton/schedules';
+import { fireInstantOf, ScheduleReconciler, ScheduleRunner, ScheduleSweeper, type FireReport } from '@baton/schedules';
 import { RUNTIME } from '../tokens';
 
 /** The schedules queue: fire jobs from the job schedulers, the run sweep, the scheduler reconciler, alert checks. */
@@ -40,8 +40,8 @@ export class ScheduleProcessor {
   /** The instant a job scheduler made this job for travels in its options (BullMQ's prevMillis). */
   @JobHandler('schedule.fire')
   fire(job: Job<JobPayloads['schedule.fire']>): Promise<FireReport> {
-    const prevMillis = (job.opts as { prevMillis?: number }).prevMillis;
-    const jobFor = job.repeatJobKey && prevMillis ? new Date(prevMillis) : undefined;
+    const { prevMillis, repeat } = job.opts as { prevMillis?: number; repeat?: { pattern?: string } };
+    const jobFor = job.repeatJobKey && prevMillis ? fireInstantOf(prevMillis, repeat?.pattern) : undefined;
     return this.runner.fire(job.data.scheduleId, jobFor);
   }
 
