@@ -82,14 +82,18 @@ describe('no double fire, none missed', () => {
 
     const expected = SECONDS + 1; // startAt and endAt both fire
     const pool = h.runtime.prisma;
+    let seen = 0;
     const counts = await waitFor(
       async () => {
         const rows = await pool.$queryRaw<{ n: number }[]>`SELECT count(*)::int AS n FROM schedule_runs`;
+        seen = rows[0].n;
         return rows[0].n >= SCHEDULES * expected ? rows[0].n : undefined;
       },
       60_000,
       'every run',
-    );
+    ).catch((error: Error) => {
+      throw new Error(`${error.message}: ${seen} of ${SCHEDULES * expected} runs`);
+    });
     assert.equal(counts, SCHEDULES * expected);
     const perSchedule = await pool.$queryRaw<
       { schedule_id: string; n: number; distinct_times: number; lo: Date; hi: Date }[]

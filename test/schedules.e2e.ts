@@ -137,6 +137,28 @@ describe('schedules API', () => {
     assert.equal((await h.request('GET', '/v1/schedules/sch_nope', { key })).status, 404);
   });
 
+  test('openapi.json describes the schedule and alert endpoints', async () => {
+    const doc = (await h.request('GET', '/openapi.json')).body;
+    const ops = Object.entries(doc.paths).flatMap(([path, methods]: [string, any]) =>
+      Object.keys(methods).map((m) => `${m.toUpperCase()} ${path}`),
+    );
+    for (const op of [
+      'POST /v1/schedules',
+      'GET /v1/schedules',
+      'GET /v1/schedules/{id}',
+      'PATCH /v1/schedules/{id}',
+      'DELETE /v1/schedules/{id}',
+      'POST /v1/schedules/{id}/pause',
+      'POST /v1/schedules/{id}/resume',
+      'POST /v1/schedules/{id}/trigger',
+      'GET /v1/schedules/{id}/upcoming',
+      'GET /v1/schedules/{id}/runs',
+      'GET /v1/alerts',
+    ]) {
+      assert.ok(ops.includes(op), `${op} is documented`);
+    }
+  });
+
   test('pause, resume, delete; resuming a deleted schedule is 409', async () => {
     const r = await create({ name: 'pr', everyMs: 60_000, target: noop });
     const paused = await h.request('POST', `/v1/schedules/${r.body.id}/pause`, { key });

@@ -50,14 +50,22 @@ export function decodePattern(pattern: string): TimingFields {
 }
 
 /**
- * BullMQ's repeat strategy for schedules: when the job for the first fire time strictly after `millis` comes due
- * (the fire-ahead before it), or none (the schedule has ended). `millis` is the previous job's due time or now.
+ * BullMQ's repeat strategy for schedules: when the next fire job comes due, or none (the schedule has ended).
+ * `millis` is the due time of the job just picked up (on time) or now (when it was picked up late, or on upsert).
+ * A job is due `lead` (the fire-ahead) before its instant. The next job is for the first instant after `millis`:
+ * - due after `millis`: the normal case;
+ * - due exactly at `millis`: that is the job just picked up, so the instant after it;
+ * - due before `millis` (picked up late, inside the next instant's lead): BullMQ starts it at once and its handler
+ *   waits to `millis + lead`, past that instant, so the instant is fired, not skipped (even the schedule's last one).
  */
 export function scheduleRepeatStrategy(millis: number, opts: RepeatOptions): number | undefined {
   if (!opts.pattern) return undefined;
   const lead = fireAheadOf(opts.pattern);
-  const next = fireTimesAfter(timingOf(decodePattern(opts.pattern)), new Date(millis + lead), 1)[0];
-  return next ? next.getTime() - lead : undefined;
+  const timing = timingOf(decodePattern(opts.pattern));
+  const [next, after] = fireTimesAfter(timing, new Date(millis), 2);
+  if (!next) return undefined;
+  if (next.getTime() - lead !== millis) return next.getTime() - lead;
+  return after ? after.getTime() - lead : undefined;
 }
 
 const fireAheadOf = (pattern: string): number => (JSON.parse(pattern) as PatternFields).l ?? 0;
