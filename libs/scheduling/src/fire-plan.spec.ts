@@ -100,6 +100,16 @@ describe('planFire', () => {
     assert.deepEqual(isos(plan.fire), ['2026-01-05T11:00:00.000Z']);
   });
 
+  test('a job time that is no fire time of the schedule plans up to it but fires nothing for it', () => {
+    const plan = planFire(hourly, {
+      ...base,
+      lastScheduledFor: at('2026-01-05T10:00:00Z'),
+      now: at('2026-01-05T10:59:59Z'),
+      jobFor: at('2026-01-05T11:00:00.150Z'),
+    });
+    assert.deepEqual(isos(plan.fire), ['2026-01-05T11:00:00.000Z']);
+  });
+
   test('a one-off fires once and then has no next time', () => {
     const once: ScheduleTiming = { rule: { kind: 'once', runAt: at('2026-01-05T10:30:00Z') }, timezone: 'UTC' };
     const plan = planFire(once, { ...base, now: at('2026-01-05T10:30:00.010Z') });

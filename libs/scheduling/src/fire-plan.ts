@@ -15,7 +15,8 @@ export interface FirePlanInput {
   graceMs: number;
   /**
    * The instant a job scheduler's job was made for. It is due even when lastScheduledFor has passed it (a job that
-   * stalled and ran again late), and it is never later than `now` for planning (a clock a little ahead).
+   * stalled and ran again late), and it is never later than `now` for planning (a clock a little ahead). Only a
+   * fire time of the schedule counts as one: a job started early or late marks the planning horizon, not a run.
    */
   jobFor?: Date;
 }
@@ -64,7 +65,8 @@ export function planFire(timing: ScheduleTiming, input: FirePlanInput): FirePlan
   }
   const fire = [...missed, ...onTime];
   const job = input.jobFor;
-  if (job && job.getTime() <= nowMs && !fire.some((d) => d.getTime() === job.getTime())) {
+  const isFireTime = (d: Date): boolean => fireTimeBefore(timing, new Date(d.getTime() + 1))?.getTime() === d.getTime();
+  if (job && job.getTime() <= nowMs && !fire.some((d) => d.getTime() === job.getTime()) && isFireTime(job)) {
     if (job.getTime() >= onTimeFrom || missed.length < missedLimit) fire.push(job);
   }
   fire.sort((a, b) => a.getTime() - b.getTime());
