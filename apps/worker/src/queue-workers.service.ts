@@ -1,5 +1,5 @@
 import { Inject, Injectable, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
-import { MetricsTime, Worker, type Job } from 'bullmq';
+import { MetricsTime, Worker, type Job, type WorkerOptions } from 'bullmq';
 import type { Redis } from 'ioredis';
 import { ALL_QUEUES, QUEUES, type QueueName } from '@baton/contracts';
 import { collectHandlers, createRedis, PermanentJobError, type HandlerMap } from '@baton/queue';
@@ -14,12 +14,17 @@ import { RUNTIME } from './tokens';
 /** How often finished history past its retention is purged. */
 const PURGE_EVERY_MS = 3600_000;
 
-/** Jobs of a queue one process runs at once. */
-const CONCURRENCY: Record<QueueName, (config: Runtime['config']) => number> = {
-  tasks: (c) => c.TASK_CONCURRENCY,
-  maintenance: () => 1,
-  schedules: (c) => c.SCHEDULE_CONCURRENCY,
-};
+/** Per-queue worker settings. */
+function queueSettings(queue: QueueName, config: Runtime['config']): Partial<WorkerOptions> {
+  switch (queue) {
+    case QUEUES.tasks:
+      return { concurrency: config.TASK_CONCURRENCY };
+    case QUEUES.schedules:
+      return { concurrency: config.SCHEDULE_CONCURRENCY };
+    default:
+      return { concurrency: 1 };
+  }
+}
 
 /** Which queues this process consumes: WORKER_QUEUES is `all` or a comma list of queue names. */
 export function parseWorkerQueues(value: string): QueueName[] {
@@ -98,7 +103,7 @@ export class QueueWorkers implements OnApplicationBootstrap, OnApplicationShutdo
         prefix: config.QUEUE_PREFIX,
         // Per-minute completion and failure counts kept in Redis: jobs/s for operators and Retry-After estimates.
         metrics: { maxDataPoints: MetricsTime.ONE_WEEK },
-        concurrency: CONCURRENCY[queue](config),
+        ...queueSettings(queue, config),
         settings: {
           // Fire times of schedules come from our rules (libs/scheduling), not from BullMQ's cron parser.
           repeatStrategy: scheduleRepeatStrategy,

@@ -51,28 +51,32 @@ export function decodePattern(pattern: string): TimingFields {
 
 /**
  * BullMQ's repeat strategy for schedules: when the next fire job comes due, or none (the schedule has ended).
- * `millis` is the due time of the job just picked up (on time) or now (when it was picked up late, or on upsert).
- * A job is due `lead` (the fire-ahead) before its instant. The next job is for the first instant after `millis`:
- * - due after `millis`: the normal case;
- * - due exactly at `millis`: that is the job just picked up, so the instant after it;
- * - due before `millis` (picked up late, inside the next instant's lead): BullMQ starts it at once and its handler
- *   waits to `millis + lead`, past that instant, so the instant is fired, not skipped (even the schedule's last one).
+ * `millis` is when the job just taken was picked up (BullMQ passes the later of now and its due time), or now on an
+ * upsert. The next job is for the first instant after `millis + lead` and is due `lead` (the fire-ahead) before it:
+ * the job just taken covers every instant up to `millis + lead` (its handler waits until then, see
+ * ScheduleRunner.fire), so none is skipped and none is covered twice.
  */
 export function scheduleRepeatStrategy(millis: number, opts: RepeatOptions): number | undefined {
   if (!opts.pattern) return undefined;
   const lead = fireAheadOf(opts.pattern);
-  const timing = timingOf(decodePattern(opts.pattern));
-  const [next, after] = fireTimesAfter(timing, new Date(millis), 2);
-  if (!next) return undefined;
-  if (next.getTime() - lead !== millis) return next.getTime() - lead;
-  return after ? after.getTime() - lead : undefined;
+  const next = fireTimesAfter(timingOf(decodePattern(opts.pattern)), new Date(millis + lead), 1)[0];
+  return next ? next.getTime() - lead : undefined;
 }
 
 const fireAheadOf = (pattern: string): number => (JSON.parse(pattern) as PatternFields).l ?? 0;
 
-/** The instant a job scheduler's job fires for: its due time (BullMQ's prevMillis) plus the fire-ahead. */
-export function fireInstantOf(prevMillis: number, pattern: string | undefined): Date {
-  return new Date(prevMillis + (pattern ? fireAheadOf(pattern) : 0));
+/**
+ * What a job scheduler's job covers: `instant`, the fire time it was made for (its due time, BullMQ's prevMillis,
+ * plus the fire-ahead), and `horizon`, the time up to which it must fire: its pick-up time plus the fire-ahead,
+ * since the next job is for the first instant after that (scheduleRepeatStrategy).
+ */
+export function fireWindowOf(
+  prevMillis: number,
+  pickedUpAt: number,
+  pattern: string | undefined,
+): { instant: Date; horizon: Date } {
+  const lead = pattern ? fireAheadOf(pattern) : 0;
+  return { instant: new Date(prevMillis + lead), horizon: new Date(Math.max(prevMillis, pickedUpAt) + lead) };
 }
 
 /** Fire jobs keep a little history in Redis for Bull Board; the run history lives in Postgres. */

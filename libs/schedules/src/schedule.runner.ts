@@ -30,37 +30,50 @@ export class ScheduleRunner {
   ) {}
 
   /**
-   * A fire job: `jobFor` is the instant its job scheduler made it for (absent for a catch-up after resume). A job
-   * that comes due ahead of its instant reads its schedule, then waits for the instant before it fires.
+   * A fire job: `jobFor` is the instant its job scheduler made it for and `horizon` the time up to which it fires
+   * (both absent for a catch-up after resume). A job that comes due ahead reads its schedule, then waits for the
+   * horizon before it plans and fires.
    */
-  async fire(scheduleId: string, jobFor?: Date, clock: () => Date = () => new Date()): Promise<FireReport> {
+  async fire(
+    scheduleId: string,
+    window?: { instant: Date; horizon: Date },
+    clock: () => Date = () => new Date(),
+  ): Promise<FireReport> {
     const s = await this.store.find(scheduleId, null);
     if (!s || s.deletedAt) return { fired: 0, skipped: 0, ignored: 'deleted' };
     if (s.paused) return { fired: 0, skipped: 0, ignored: 'paused' };
-    const wait = jobFor ? jobFor.getTime() - clock().getTime() : 0;
-    if (wait > 0) await new Promise((resolve) => setTimeout(resolve, wait));
-    const now = clock();
-    const plan = planFire(timingOf(s), {
-      policy: s.catchUpPolicy,
-      maxRuns: s.catchUpMaxRuns,
-      lastScheduledFor: s.lastScheduledFor ?? undefined,
-      createdAt: s.createdAt,
-      now,
-      graceMs: this.settings.graceMs,
-      jobFor,
-    });
-    const runs = plan.fire.length > 0 ? await this.start(s, plan.fire, now) : [];
-    await this.store.advance(s.id, plan.caughtUpTo, plan.nextAt);
-    if (plan.dropped) {
-      this.log.info(
-        { scheduleId: s.id, tenantId: s.tenantId, policy: s.catchUpPolicy },
-        'missed fire times dropped by the catch-up policy',
-      );
+    const report: FireReport = { fired: 0, skipped: 0 };
+    const timing = timingOf(s);
+    let lastScheduledFor = s.lastScheduledFor;
+    let jobFor = window?.instant;
+    // Fire at the job's instant, then at any later instant up to the horizon: a job picked up late covers those,
+    // since the next job is for the first instant after its horizon.
+    while (true) {
+      const wait = jobFor ? jobFor.getTime() - clock().getTime() : 0;
+      if (wait > 0) await new Promise((resolve) => setTimeout(resolve, wait));
+      const now = clock();
+      const plan = planFire(timing, {
+        policy: s.catchUpPolicy,
+        maxRuns: s.catchUpMaxRuns,
+        lastScheduledFor: lastScheduledFor ?? undefined,
+        createdAt: s.createdAt,
+        now,
+        graceMs: this.settings.graceMs,
+        jobFor,
+      });
+      const runs = plan.fire.length > 0 ? await this.start(s, plan.fire, now) : [];
+      await this.store.advance(s.id, plan.caughtUpTo, plan.nextAt);
+      if (plan.dropped) {
+        this.log.info(
+          { scheduleId: s.id, tenantId: s.tenantId, policy: s.catchUpPolicy },
+          'missed fire times dropped by the catch-up policy',
+        );
+      }
+      for (const run of runs) report[run.status === 'skipped' ? 'skipped' : 'fired']++;
+      lastScheduledFor = plan.caughtUpTo ?? lastScheduledFor;
+      if (!window || !plan.nextAt || plan.nextAt > window.horizon) return report;
+      jobFor = plan.nextAt;
     }
-    return {
-      fired: runs.filter((r) => r.status !== 'skipped').length,
-      skipped: runs.filter((r) => r.status === 'skipped').length,
-    };
   }
 
   /** Run now (POST .../trigger): a run for this instant with the reserved id; the same id again returns that run. */

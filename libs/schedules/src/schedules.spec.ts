@@ -4,7 +4,7 @@ import {
   batchBodyProblems,
   decodePattern,
   encodePattern,
-  fireInstantOf,
+  fireWindowOf,
   inferenceBodyProblems,
   mergePatch,
   planSchedule,
@@ -45,23 +45,23 @@ describe('the repeat strategy decides fire times by our rules', () => {
     const pattern = encodePattern(timing, 250);
     const due = scheduleRepeatStrategy(at('2026-03-07T12:00:00Z').getTime(), { pattern })!;
     assert.equal(new Date(due).toISOString(), '2026-03-08T06:59:59.750Z');
-    assert.equal(fireInstantOf(due, pattern).toISOString(), '2026-03-08T07:00:00.000Z');
-    // Picked up on time, the next job is for the next day's instant, not the same one again.
-    const after = scheduleRepeatStrategy(due, { pattern })!;
-    assert.equal(fireInstantOf(after, pattern).toISOString(), '2026-03-09T06:30:00.000Z');
+    assert.deepEqual(fireWindowOf(due, due + 5, pattern), {
+      instant: at('2026-03-08T07:00:00Z'),
+      horizon: at('2026-03-08T07:00:00.005Z'),
+    });
+    // Picked up a little after its due time, the next job is for the next day's instant, not the same one again.
+    const after = scheduleRepeatStrategy(due + 5, { pattern })!;
+    assert.equal(fireWindowOf(after, after, pattern).instant.toISOString(), '2026-03-09T06:30:00.000Z');
   });
-  test('picked up late, inside the next instant’s lead: that instant is not skipped, even the last one', () => {
+
+  test('picked up late: the next job starts after its horizon, which covers every instant in between', () => {
     const every = { ...timing, kind: 'every' as const, cron: null, everyMs: 1000, startAt: at('2026-03-01T00:00:00Z') };
-    const last = { ...every, endAt: at('2026-03-01T00:00:10Z') };
-    const pattern = encodePattern(last, 250);
-    const pickedUp = at('2026-03-01T00:00:09.900Z').getTime(); // the job for :09 started 900 ms late
-    const due = scheduleRepeatStrategy(pickedUp, { pattern })!;
-    assert.ok(due < pickedUp, 'due at once (BullMQ clamps it to now)');
-    assert.ok(fireInstantOf(pickedUp, pattern) >= at('2026-03-01T00:00:10Z'), 'its handler covers :10');
-    // On time, the job for :09 (due :08.750) is followed by the one for :10, and that one by none.
-    const onTime = scheduleRepeatStrategy(at('2026-03-01T00:00:08.750Z').getTime(), { pattern })!;
-    assert.equal(new Date(onTime).toISOString(), '2026-03-01T00:00:09.750Z');
-    assert.equal(scheduleRepeatStrategy(onTime, { pattern }), undefined);
+    const pattern = encodePattern({ ...every, endAt: at('2026-03-01T00:00:10Z') }, 250);
+    const due = at('2026-03-01T00:00:08.750Z').getTime(); // the job for :09
+    const pickedUp = at('2026-03-01T00:00:09.900Z').getTime(); // 1150 ms late
+    const { horizon } = fireWindowOf(due, pickedUp, pattern);
+    assert.ok(horizon >= at('2026-03-01T00:00:10Z'), 'its handler fires :10, the last instant');
+    assert.equal(scheduleRepeatStrategy(pickedUp, { pattern }), undefined, 'and no job follows');
   });
 
   test('no next time once the schedule has ended', () => {

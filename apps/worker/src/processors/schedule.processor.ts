@@ -4,7 +4,7 @@ import { AlertWatcher } from '@baton/alerts';
 import { ALL_QUEUES, type JobPayloads } from '@baton/contracts';
 import { describeQueue, JobHandler } from '@baton/queue';
 import { scheduleTargetsOf, type Runtime } from '@baton/runtime';
-import { fireInstantOf, ScheduleReconciler, ScheduleRunner, ScheduleSweeper, type FireReport } from '@baton/schedules';
+import { fireWindowOf, ScheduleReconciler, ScheduleRunner, ScheduleSweeper, type FireReport } from '@baton/schedules';
 import { RUNTIME } from '../tokens';
 
 /** The schedules queue: fire jobs from the job schedulers, the run sweep, the scheduler reconciler, alert checks. */
@@ -41,8 +41,11 @@ export class ScheduleProcessor {
   @JobHandler('schedule.fire')
   fire(job: Job<JobPayloads['schedule.fire']>): Promise<FireReport> {
     const { prevMillis, repeat } = job.opts as { prevMillis?: number; repeat?: { pattern?: string } };
-    const jobFor = job.repeatJobKey && prevMillis ? fireInstantOf(prevMillis, repeat?.pattern) : undefined;
-    return this.runner.fire(job.data.scheduleId, jobFor);
+    const window =
+      job.repeatJobKey && prevMillis
+        ? fireWindowOf(prevMillis, job.processedOn ?? Date.now(), repeat?.pattern)
+        : undefined;
+    return this.runner.fire(job.data.scheduleId, window);
   }
 
   @JobHandler('schedule.sweep')
