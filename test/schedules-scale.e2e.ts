@@ -91,8 +91,13 @@ describe('no double fire, none missed', () => {
       },
       60_000,
       'every run',
-    ).catch((error: Error) => {
-      throw new Error(`${error.message}: ${seen} of ${SCHEDULES * expected} runs`);
+    ).catch(async (error: Error) => {
+      const bySecond = await pool.$queryRaw<{ s: number; n: number }[]>`
+        SELECT extract(epoch FROM scheduled_for - ${startAt}::timestamptz)::int AS s, count(*)::int AS n
+        FROM schedule_runs GROUP BY 1 HAVING count(*) < ${SCHEDULES} ORDER BY 1`;
+      throw new Error(
+        `${error.message}: ${seen} of ${SCHEDULES * expected} runs; short seconds ${JSON.stringify(bySecond)}`,
+      );
     });
     assert.equal(counts, SCHEDULES * expected);
     const perSchedule = await pool.$queryRaw<

@@ -314,15 +314,15 @@ describe('firing', () => {
         paused: true,
       });
       await new Promise((res) => setTimeout(res, 6000)); // ~5 fire times missed, older than the 1.5 s grace
-      const resumedAt = Date.now();
       await h.request('POST', `/v1/schedules/${r.body.id}/pause`, { key }); // no-op: already paused
       await h.request('POST', `/v1/schedules/${r.body.id}/resume`, { key });
       await new Promise((res) => setTimeout(res, 800));
       await h.request('POST', `/v1/schedules/${r.body.id}/pause`, { key });
       const runs = await runsOf(r.body.id);
-      const missed = runs.filter((x: any) => new Date(x.scheduledFor).getTime() < resumedAt - 1500);
+      // Missed: fired later than the 1.5 s grace after its time (a caught-up run shows how late it fired).
+      const missed = runs.filter((x: any) => x.lagMs > 1500);
       assert.equal(missed.length, expected, JSON.stringify(runs.map((x: any) => [x.scheduledFor, x.firedAt])));
-      for (const run of missed) assert.ok(run.lagMs >= 1500, 'a caught-up run shows how late it fired');
+      assert.ok(runs.length >= expected);
       const times = runs.map((x: any) => x.scheduledFor);
       assert.equal(new Set(times).size, times.length);
     });

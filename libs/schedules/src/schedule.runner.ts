@@ -49,8 +49,11 @@ export class ScheduleRunner {
     // Fire at the job's instant, then at any later instant up to the horizon: a job picked up late covers those,
     // since the next job is for the first instant after its horizon.
     while (true) {
-      const wait = jobFor ? jobFor.getTime() - clock().getTime() : 0;
-      if (wait > 0) await new Promise((resolve) => setTimeout(resolve, wait));
+      // Timers may wake a millisecond early by the wall clock: wait until the instant has truly come.
+      for (let wait = jobFor ? jobFor.getTime() - clock().getTime() : 0; wait > 0;) {
+        await new Promise((resolve) => setTimeout(resolve, wait));
+        wait = jobFor!.getTime() - clock().getTime();
+      }
       const now = clock();
       const plan = planFire(timing, {
         policy: s.catchUpPolicy,

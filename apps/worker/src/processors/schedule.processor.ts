@@ -37,14 +37,15 @@ export class ScheduleProcessor {
     );
   }
 
-  /** The instant a job scheduler made this job for travels in its options (BullMQ's prevMillis). */
+  /**
+   * The instant a job scheduler made this job for travels in its options (BullMQ's prevMillis). Its horizon counts
+   * from now, which is after BullMQ scheduled the next job at pick-up: a later horizon may overlap the next job's
+   * instants (the run's unique key makes that harmless), an earlier one could skip one.
+   */
   @JobHandler('schedule.fire')
   fire(job: Job<JobPayloads['schedule.fire']>): Promise<FireReport> {
     const { prevMillis, repeat } = job.opts as { prevMillis?: number; repeat?: { pattern?: string } };
-    const window =
-      job.repeatJobKey && prevMillis
-        ? fireWindowOf(prevMillis, job.processedOn ?? Date.now(), repeat?.pattern)
-        : undefined;
+    const window = job.repeatJobKey && prevMillis ? fireWindowOf(prevMillis, Date.now(), repeat?.pattern) : undefined;
     return this.runner.fire(job.data.scheduleId, window);
   }
 
