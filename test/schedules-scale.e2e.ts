@@ -113,12 +113,6 @@ describe('no double fire, none missed', () => {
       assert.equal(s.lo.getTime(), startAt.getTime());
       assert.equal(s.hi.getTime(), endAt.getTime());
     }
-    // Each run started one task, and no task belongs to two runs.
-    const [tasks] = await pool.$queryRaw<{ runs: number; targets: number; tasks: number }[]>`
-      SELECT (SELECT count(*)::int FROM schedule_runs WHERE target_id IS NOT NULL) AS runs,
-             (SELECT count(DISTINCT target_id)::int FROM schedule_runs) AS targets,
-             (SELECT count(*)::int FROM tasks) AS tasks`;
-    assert.deepEqual(tasks, { runs: SCHEDULES * expected, targets: SCHEDULES * expected, tasks: SCHEDULES * expected });
     const settled = await waitFor(
       async () => {
         const [r] = await pool.$queryRaw<
@@ -130,6 +124,12 @@ describe('no double fire, none missed', () => {
       'every run settled',
     );
     assert.equal(settled, SCHEDULES * expected);
+    // Once settled: each run started one task, and no task belongs to two runs.
+    const [tasks] = await pool.$queryRaw<{ runs: number; targets: number; tasks: number }[]>`
+      SELECT (SELECT count(*)::int FROM schedule_runs WHERE target_id IS NOT NULL) AS runs,
+             (SELECT count(DISTINCT target_id)::int FROM schedule_runs) AS targets,
+             (SELECT count(*)::int FROM tasks) AS tasks`;
+    assert.deepEqual(tasks, { runs: SCHEDULES * expected, targets: SCHEDULES * expected, tasks: SCHEDULES * expected });
     const [lag] = await pool.$queryRaw<{ p50: number; p99: number; max: number }[]>`
       SELECT percentile_cont(0.5) WITHIN GROUP (ORDER BY lag_ms) AS p50,
              percentile_cont(0.99) WITHIN GROUP (ORDER BY lag_ms) AS p99, max(lag_ms) AS max FROM schedule_runs`;

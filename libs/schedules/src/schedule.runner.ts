@@ -1,5 +1,5 @@
 import { BatonError, newId } from '@baton/core';
-import type { Logger } from '@baton/observability';
+import { metrics, type Logger } from '@baton/observability';
 import { planFire } from '@baton/scheduling';
 import { timingOf } from './schedule.rules';
 import type { ScheduleStore } from './schedule.store';
@@ -123,6 +123,8 @@ export class ScheduleRunner {
     const mine = runs.filter((r) => inserted.has(r.id));
     if (s.overlap === 'cancel_previous' && mine.some((r) => r.status === 'pending')) await this.cancelOpen(open);
     for (const run of mine) {
+      // Scheduler lag: from the fire time to the run being fired.
+      metrics.enqueueToStart.observe({ queue: 'schedules' }, run.lagMs / 1000);
       if (run.status === 'pending') await this.dispatch(s, run);
       this.log.info(
         {
