@@ -237,7 +237,7 @@ describe('alerts', () => {
       body: { events: ['alert.raised', 'alert.resolved'], webhook: { url: `${receiver.url}/ops-alerts` } },
     });
     assert.equal(sub.status, 201);
-    const alert = { tenantId: null, kind: 'backlog', subject: 'queue:tasks', message: '250,000 waiting' };
+    const alert = { tenantId: null, kind: 'backlog' as const, subject: 'queue:tasks', message: '250,000 waiting' };
     assert.equal(await h.runtime.stores.alerts.raise(alert), true);
     assert.equal(await h.runtime.stores.alerts.raise(alert), false, 'already open');
     const raised = await waitFor(() => Promise.resolve(receiver.hitsOn('/ops-alerts')[0]));

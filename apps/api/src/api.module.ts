@@ -22,6 +22,9 @@ import { QueuesController } from './operators/queues.controller';
 import { TaskServiceProvider } from './tasks/task-service.provider';
 import { TasksController } from './tasks/tasks.controller';
 import { TenantsController } from './tenants/tenants.controller';
+import { AlertsController } from './alerts/alerts.controller';
+import { ScheduleServiceProvider } from './schedules/schedule-service.provider';
+import { SchedulesController } from './schedules/schedules.controller';
 
 @Module({})
 export class ApiModule {
@@ -40,6 +43,8 @@ export class ApiModule {
         OpsController,
         SubscriptionsController,
         NotificationsController,
+        SchedulesController,
+        AlertsController,
       ],
       providers: [
         { provide: RUNTIME, useValue: runtime },
@@ -47,6 +52,7 @@ export class ApiModule {
         TaskServiceProvider,
         BatchServiceProvider,
         NotificationServiceProvider,
+        ScheduleServiceProvider,
         Backpressure,
         // Order matters: who calls, then how fast, then whether the system can take more.
         { provide: APP_GUARD, useClass: AuthGuard },

@@ -5,10 +5,12 @@ import { ALL_QUEUES, QUEUES, type QueueName } from '@baton/contracts';
 import { bullmqTelemetry } from '@baton/observability';
 import { collectHandlers, createRedis, PermanentJobError, type HandlerMap } from '@baton/queue';
 import { registerWorker, type Registration, type Runtime } from '@baton/runtime';
+import { scheduleRepeatStrategy } from '@baton/schedules';
 import { taskBackoffStrategy } from '@baton/tasks';
 import { BatchProcessor } from './processors/batch.processor';
 import { MaintenanceProcessor } from './processors/maintenance.processor';
 import { NotificationProcessor } from './processors/notification.processor';
+import { ScheduleProcessor } from './processors/schedule.processor';
 import { TaskProcessor } from './processors/task.processor';
 import { RUNTIME } from './tokens';
 
@@ -48,6 +50,8 @@ function queueSettings(queue: QueueName, config: Runtime['config']): Partial<Wor
       };
     case QUEUES.batches:
       return { concurrency: 4 };
+    case QUEUES.schedules:
+      return { concurrency: config.SCHEDULE_CONCURRENCY };
     case QUEUES.notifications:
       // Deliveries wait on receivers: many at once, and a stopped worker's delivery is taken over after NOTIFY_LOCK_MS.
       return {
@@ -74,12 +78,16 @@ export class QueueWorkers implements OnApplicationBootstrap, OnApplicationShutdo
     private readonly batches: BatchProcessor,
     private readonly maintenance: MaintenanceProcessor,
     private readonly notifications: NotificationProcessor,
+    private readonly schedules: ScheduleProcessor,
   ) {}
 
   async onApplicationBootstrap(): Promise<void> {
     const { config, log } = this.runtime;
     const queues = parseWorkerQueues(config.WORKER_QUEUES);
-    const handlers = collectHandlers([this.tasks, this.batches, this.maintenance, this.notifications], queues);
+    const handlers = collectHandlers(
+      [this.tasks, this.batches, this.maintenance, this.notifications, this.schedules],
+      queues,
+    );
     for (const queue of queues) this.workers.push(this.startWorker(queue, handlers));
     if (queues.includes(QUEUES.maintenance)) {
       await this.scheduleMaintenance();
@@ -93,6 +101,12 @@ export class QueueWorkers implements OnApplicationBootstrap, OnApplicationShutdo
       await this.notifications.schedule();
       this.timers.push(
         setInterval(() => void this.notifications.schedule().catch(() => undefined), config.RECONCILE_INTERVAL_MS),
+      );
+    }
+    if (queues.includes(QUEUES.schedules)) {
+      await this.scheduleSweeps();
+      this.timers.push(
+        setInterval(() => void this.scheduleSweeps().catch(() => undefined), config.RECONCILE_INTERVAL_MS),
       );
     }
     if (queues.includes(QUEUES.tasks)) await this.listenForCancels();
@@ -126,6 +140,8 @@ export class QueueWorkers implements OnApplicationBootstrap, OnApplicationShutdo
         telemetry: bullmqTelemetry(),
         ...queueSettings(queue, config),
         settings: {
+          // Fire times of schedules come from our rules (libs/scheduling), not from BullMQ's cron parser.
+          repeatStrategy: scheduleRepeatStrategy,
           backoffStrategy: taskBackoffStrategy({
             baseMs: config.TASK_BACKOFF_BASE_MS,
             maxMs: config.TASK_BACKOFF_MAX_MS,
@@ -146,6 +162,28 @@ export class QueueWorkers implements OnApplicationBootstrap, OnApplicationShutdo
       { name: 'maintenance.reconcile', data: {} },
     );
     await queue.upsertJobScheduler('purge', { every: PURGE_EVERY_MS }, { name: 'maintenance.purge', data: {} });
+  }
+
+  /** The schedules queue's own rhythm: settle runs and watch deadlines; repair job schedulers; check alerts. */
+  private async scheduleSweeps(): Promise<void> {
+    const queue = this.runtime.scheduleQueue.queue;
+    const { config } = this.runtime;
+    const opts = { removeOnComplete: { count: 100 }, removeOnFail: { count: 100 } };
+    await queue.upsertJobScheduler(
+      'sweep',
+      { every: config.SCHEDULE_SWEEP_INTERVAL_MS },
+      { name: 'schedule.sweep', data: {}, opts },
+    );
+    await queue.upsertJobScheduler(
+      'reconcile',
+      { every: config.RECONCILE_INTERVAL_MS },
+      { name: 'schedule.reconcile', data: {}, opts },
+    );
+    await queue.upsertJobScheduler(
+      'alerts',
+      { every: config.ALERT_WATCH_INTERVAL_MS },
+      { name: 'alerts.watch', data: {}, opts },
+    );
   }
 
   private async listenForCancels(): Promise<void> {

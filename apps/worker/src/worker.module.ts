@@ -3,6 +3,7 @@ import type { Runtime } from '@baton/runtime';
 import { BatchProcessor } from './processors/batch.processor';
 import { MaintenanceProcessor } from './processors/maintenance.processor';
 import { NotificationProcessor } from './processors/notification.processor';
+import { ScheduleProcessor } from './processors/schedule.processor';
 import { TaskProcessor } from './processors/task.processor';
 import { QueueWorkers } from './queue-workers.service';
 import { RUNTIME } from './tokens';
@@ -18,6 +19,7 @@ export class WorkerModule {
         BatchProcessor,
         MaintenanceProcessor,
         NotificationProcessor,
+        ScheduleProcessor,
         QueueWorkers,
       ],
     };

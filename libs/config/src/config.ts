@@ -71,6 +71,38 @@ const SPEC = {
     0,
     3_600_000,
   )({ default: 2_000, desc: 'age below which a pending row is left to its request' }),
+  // Schedules and alerts
+  SCHEDULE_MIN_EVERY_MS: int(
+    1,
+    86_400_000,
+  )({ default: 1000, desc: 'shortest fixed rate (everyMs) a schedule may ask for' }),
+  SCHEDULE_CONCURRENCY: int(1, 1000)({ default: 64, desc: 'schedule jobs (fires, sweeps) one worker runs at once' }),
+  SCHEDULE_CATCH_UP_GRACE_MS: int(
+    0,
+    3_600_000,
+  )({ default: 5000, desc: 'a fire time at most this late is on time; older ones follow the catch-up policy' }),
+  SCHEDULE_FIRE_AHEAD_MS: int(
+    0,
+    5000,
+  )({ default: 250, desc: 'fire jobs come due this early and wait for their instant (absorbs pick-up latency)' }),
+  SCHEDULE_SWEEP_INTERVAL_MS: int(
+    100,
+    60_000,
+  )({ default: 1000, desc: 'how often finished runs are settled and deadlines watched' }),
+  TASK_HEARTBEAT_MS: int(50, 600_000)({ default: 10_000, desc: 'how often a running task writes its heartbeat' }),
+  STUCK_AFTER_MS: int(
+    100,
+    86_400_000,
+  )({ default: 120_000, desc: 'a running task whose heartbeat is older than this is stuck (stuck_jobs alert)' }),
+  ALERT_BACKLOG_WAITING: int(
+    1,
+    100_000_000,
+  )({ default: 10_000, desc: 'waiting jobs in a queue above which a backlog alert opens' }),
+  ALERT_BACKLOG_OLDEST_MS: int(
+    1,
+    86_400_000,
+  )({ default: 300_000, desc: "age of a queue's oldest waiting job above which a backlog alert opens" }),
+  ALERT_WATCH_INTERVAL_MS: int(100, 3_600_000)({ default: 5000, desc: 'how often backlog and stuck jobs are checked' }),
   // Inference
   INFERENCE_DEVICE: str({
     default: 'cpu',

@@ -20,6 +20,14 @@ export interface JobPayloads {
   'notify.dispatch': TraceIds;
   'notify.reconcile': TraceIds;
   'notify.deliver': TraceIds & { deliveryId: string; tenantId?: string };
+  /** A schedule's fire time came (job schedulers) or a resumed schedule catches up. */
+  'schedule.fire': TraceIds & { scheduleId: string; tenantId: string };
+  /** Settles runs whose target finished, re-dispatches runs a crash left pending, watches deadlines. */
+  'schedule.sweep': TraceIds;
+  /** Re-asserts every active schedule's job scheduler (after a Redis flush or failover). */
+  'schedule.reconcile': TraceIds;
+  /** Backlog and stuck-job alerts. */
+  'alerts.watch': TraceIds;
 }
 export type JobName = keyof JobPayloads;
 
@@ -34,6 +42,10 @@ export const JOB_QUEUE: { readonly [K in JobName]: QueueName } = {
   'notify.dispatch': QUEUES.notifications,
   'notify.reconcile': QUEUES.notifications,
   'notify.deliver': QUEUES.notifications,
+  'schedule.fire': QUEUES.schedules,
+  'schedule.sweep': QUEUES.schedules,
+  'schedule.reconcile': QUEUES.schedules,
+  'alerts.watch': QUEUES.schedules,
 };
 
 export const JOB_NAMES = Object.keys(JOB_QUEUE) as JobName[];

@@ -7,6 +7,7 @@ export const QUEUES = {
   cluster: 'cluster',
   maintenance: 'maintenance',
   notifications: 'notifications',
+  schedules: 'schedules',
 } as const;
 export type QueueName = (typeof QUEUES)[keyof typeof QUEUES];
 export const ALL_QUEUES: readonly QueueName[] = Object.values(QUEUES);

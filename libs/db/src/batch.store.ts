@@ -131,6 +131,14 @@ export class PgBatchStore implements BatchStore {
     return rows[0] ? toBatch(rows[0]) : null;
   }
 
+  async findMany(ids: string[]): Promise<BatchRecord[]> {
+    if (ids.length === 0) return [];
+    const { rows } = await this.pool.query<BatchRow>(`SELECT ${BATCH_COLUMNS} FROM batches WHERE id = ANY($1::text[])`, [
+      ids,
+    ]);
+    return rows.map(toBatch);
+  }
+
   async jobs(
     batchId: string,
     status: string | undefined,

@@ -9,3 +9,5 @@ export * from './ops.store';
 export * from './batch.store';
 export * from './notification.store';
 export * from './alert.store';
+export * from './schedule.store';
+export * from './heartbeat.store';

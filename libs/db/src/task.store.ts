@@ -123,6 +123,10 @@ export class PrismaTaskStore implements TaskStore {
       UPDATE tasks SET progress = ${percent}, heartbeat_at = now() WHERE id = ${id} AND status = 'running'`;
   }
 
+  async heartbeat(id: string): Promise<void> {
+    await this.prisma.$executeRaw`UPDATE tasks SET heartbeat_at = now() WHERE id = ${id} AND status = 'running'`;
+  }
+
   succeed(attempt: Attempt, result: unknown): Promise<boolean> {
     return this.successes.submit({ attempt, result });
   }

@@ -5,6 +5,8 @@ import {
   AccessStore,
   AlertStore,
   DeadLetterStore,
+  HeartbeatStore,
+  PrismaScheduleStore,
   OpsStore,
   createDatabase,
   IdempotencyStore,
@@ -16,8 +18,17 @@ import {
 } from '@baton/db';
 import { createLogger, startTracing, stopTracing, type Logger } from '@baton/observability';
 import { createRedis, JobProducer } from '@baton/queue';
-import { BatchQueue } from '@baton/batches';
-import { builtInHandlers, TaskQueue, type HandlerRegistry } from '@baton/tasks';
+import { BatchQueue, BatchService } from '@baton/batches';
+import {
+  batchBodyProblems,
+  BatchTarget,
+  inferenceBodyProblems,
+  ScheduleQueue,
+  TargetRegistry,
+  TaskTarget,
+  type ScheduleTarget,
+} from '@baton/schedules';
+import { builtInHandlers, TaskQueue, TaskService, type HandlerRegistry } from '@baton/tasks';
 import { loadOrCreateAdminKey } from './admin-key';
 import { ensurePostgres, ensureRedis } from './infra';
 
@@ -40,11 +51,18 @@ export interface Runtime {
     deadLetters: DeadLetterStore;
     ops: OpsStore;
     notifications: PrismaNotificationStore;
+    schedules: PrismaScheduleStore;
     alerts: AlertStore;
+    heartbeats: HeartbeatStore;
   };
   taskQueue: TaskQueue;
   batchQueue: BatchQueue;
+  /** The task use cases, shared by the API and by schedules whose target is a task. */
+  tasks: TaskService;
   handlers: HandlerRegistry;
+  scheduleQueue: ScheduleQueue;
+  /** What a schedule run can start, by target type (see scheduleTargetsOf). */
+  scheduleTargets: ScheduleTarget[];
   /** Channel on which cancellations of running tasks are published to every worker. */
   cancelChannel: string;
   close(): Promise<void>;
@@ -90,6 +108,27 @@ export async function createRuntime(config: Config, opts: RuntimeOptions): Promi
   const producer = new JobProducer(producerConnection, config.QUEUE_PREFIX);
   const access = new AccessStore(prisma);
   await access.ensureSystemTenant();
+  const taskStore = new PrismaTaskStore(prisma, database.pool);
+  const scheduleStore = new PrismaScheduleStore(prisma, database.pool);
+  const taskQueue = new TaskQueue(producer);
+  const handlers = builtInHandlers({
+    maxTimeoutMs: config.TASK_HTTP_MAX_TIMEOUT_MS,
+    allowPrivateNetworks: config.TASK_HTTP_ALLOW_PRIVATE_NETWORKS,
+  });
+  const cancelChannel = `${config.QUEUE_PREFIX}:task-cancel`;
+  const taskDefaults = { maxAttempts: config.TASK_DEFAULT_MAX_ATTEMPTS };
+  const tasks = new TaskService(
+    taskStore,
+    taskQueue,
+    { publish: async (id) => void (await redis.publish(cancelChannel, id)) },
+    handlers,
+    taskDefaults,
+    log,
+  );
+  const batchStore = new PgBatchStore(database.pool);
+  const batchQueue = new BatchQueue(producer, redis);
+  const batches = new BatchService(batchStore, batchQueue, log);
+  const scheduleQueue = new ScheduleQueue(producerConnection, config.QUEUE_PREFIX, config.SCHEDULE_FIRE_AHEAD_MS);
 
   return {
     config,
@@ -103,21 +142,27 @@ export async function createRuntime(config: Config, opts: RuntimeOptions): Promi
     stores: {
       access,
       idempotency: new IdempotencyStore(prisma),
-      tasks: new PrismaTaskStore(prisma, database.pool),
-      batches: new PgBatchStore(database.pool),
+      tasks: taskStore,
+      batches: batchStore,
       deadLetters: new DeadLetterStore(prisma),
       ops: new OpsStore(prisma),
       notifications: new PrismaNotificationStore(prisma, database.pool),
+      schedules: scheduleStore,
       alerts: new AlertStore(prisma),
+      heartbeats: new HeartbeatStore(prisma),
     },
-    taskQueue: new TaskQueue(producer),
-    batchQueue: new BatchQueue(producer, redis),
-    handlers: builtInHandlers({
-      maxTimeoutMs: config.TASK_HTTP_MAX_TIMEOUT_MS,
-      allowPrivateNetworks: config.TASK_HTTP_ALLOW_PRIVATE_NETWORKS,
-    }),
-    cancelChannel: `${config.QUEUE_PREFIX}:task-cancel`,
+    taskQueue,
+    batchQueue,
+    tasks,
+    handlers,
+    scheduleQueue,
+    scheduleTargets: [
+      new TaskTarget(tasks, { handlers, defaults: taskDefaults }, (ids) => scheduleStore.taskStates(ids)),
+      new BatchTarget(batches, batchStore),
+    ],
+    cancelChannel,
     async close() {
+      await scheduleQueue.close().catch(() => undefined);
       await producer.close().catch(() => undefined);
       redis.disconnect();
       producerConnection.disconnect();
@@ -145,4 +190,20 @@ async function waitUntilConnectable(url: string, timeoutMs = 10_000): Promise<vo
       await new Promise((r) => setTimeout(r, 100));
     }
   }
+}
+
+/**
+ * The registry of schedule targets: every registered target, and the shape checks (API.md) of the known types, so a
+ * body for a type this build cannot run yet is still checked at create. `shapeChecks` adds or replaces checks (the
+ * API adds its DTO check for tasks).
+ */
+export function scheduleTargetsOf(
+  runtime: Pick<Runtime, 'scheduleTargets'>,
+  shapeChecks: ConstructorParameters<typeof TargetRegistry>[1] = {},
+): TargetRegistry {
+  return new TargetRegistry(runtime.scheduleTargets, {
+    batch: batchBodyProblems,
+    inference: inferenceBodyProblems,
+    ...shapeChecks,
+  });
 }

@@ -8,3 +8,4 @@ export * from './schedule.validate';
 export * from './local-time';
 export * from './instant';
 export { isTimeZone } from './zone';
+export * from './fire-plan';

@@ -32,6 +32,8 @@ export class TaskRunner {
     private readonly store: TaskStore,
     private readonly handlers: HandlerRegistry,
     private readonly log: Logger,
+    /** A running task writes its heartbeat this often; when it stops, the task is reported stuck. */
+    private readonly heartbeatMs = 10_000,
   ) {}
 
   /** Called for every cancel signal any API process publishes. */
@@ -67,6 +69,13 @@ export class TaskRunner {
       ),
       task.timeoutMs ? setTimeout(() => controller.abort(timeoutError(task.timeoutMs!)), task.timeoutMs) : undefined,
     ];
+    const heartbeat = setInterval(
+      () =>
+        void markRunning()
+          .then(() => this.store.heartbeat(taskId))
+          .catch((err: unknown) => this.log.warn({ taskId, err }, 'heartbeat not written')),
+      this.heartbeatMs,
+    );
     let outcome: { ok: true; result: unknown } | { ok: false; error: unknown };
     try {
       outcome = {
@@ -77,6 +86,7 @@ export class TaskRunner {
       outcome = { ok: false, error };
     } finally {
       for (const t of timers) clearTimeout(t);
+      clearInterval(heartbeat);
       this.running.delete(taskId);
     }
     if (!outcome.ok && controller.signal.reason instanceof TaskCancelledError) return { cancelled: true };

@@ -35,6 +35,8 @@ export interface TaskStore {
   /** queued|running → running, recording the attempt. Conditional: a task finished meanwhile stays finished. */
   markRunning(attempt: Attempt): Promise<boolean>;
   progress(id: string, percent: number): Promise<void>;
+  /** The worker running the task is alive: heartbeatAt = now (running tasks only). */
+  heartbeat(id: string): Promise<void>;
   /** queued|running → succeeded with the attempt and its completion event. False when the task had already ended. */
   succeed(attempt: Attempt, result: unknown): Promise<boolean>;
   /** queued|running → queued with the error and the attempt; a retry follows after backoff. */

@@ -1,7 +1,9 @@
 import { ValidationPipe, type ArgumentMetadata, type ValidationError } from '@nestjs/common';
+import { plainToInstance } from 'class-transformer';
+import { validateSync } from 'class-validator';
 import { validationFailed, type ErrorDetail } from '@baton/core';
 
-function flatten(errors: ValidationError[], parent = ''): ErrorDetail[] {
+export function flatten(errors: ValidationError[], parent = ''): ErrorDetail[] {
   return errors.flatMap((e) => {
     const field = parent ? `${parent}.${e.property}` : e.property;
     const own = Object.values(e.constraints ?? {}).map((message) => ({
@@ -23,13 +25,26 @@ class BatonValidationPipe extends ValidationPipe {
   }
 }
 
+/** The class-validator options of every DTO, here and wherever a body is checked against a DTO by hand. */
+export const DTO_VALIDATION = {
+  whitelist: true,
+  forbidNonWhitelisted: true,
+  forbidUnknownValues: true,
+  validationError: { target: false, value: false },
+};
+
+/** Problems of `value` as the body of `dto`, as the pipe would name them: a nested body checked like a top one. */
+export function dtoProblems(dto: new () => object, value: unknown): ErrorDetail[] {
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) {
+    return [{ field: 'body', message: 'must be a JSON object' }];
+  }
+  return flatten(validateSync(plainToInstance(dto, value), DTO_VALIDATION));
+}
+
 export const batonValidationPipe = (): ValidationPipe =>
   new BatonValidationPipe({
-    whitelist: true,
-    forbidNonWhitelisted: true,
+    ...DTO_VALIDATION,
     transform: true,
-    forbidUnknownValues: true,
-    validationError: { target: false, value: false },
     exceptionFactory: (errors) => {
       const details = flatten(errors);
       return validationFailed(details.length > 0 ? details : [{ field: 'body', message: 'must be a JSON object' }]);

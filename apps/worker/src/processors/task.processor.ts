@@ -11,7 +11,7 @@ export class TaskProcessor {
   readonly runner: TaskRunner;
 
   constructor(@Inject(RUNTIME) runtime: Runtime) {
-    this.runner = new TaskRunner(runtime.stores.tasks, runtime.handlers, runtime.log);
+    this.runner = new TaskRunner(runtime.stores.tasks, runtime.handlers, runtime.log, runtime.config.TASK_HEARTBEAT_MS);
   }
 
   @JobHandler('task.run')

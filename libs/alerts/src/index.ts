@@ -1,0 +1,3 @@
+export * from './alert.rules';
+export * from './alert.store';
+export * from './alert.watcher';

@@ -1,0 +1,124 @@
+import assert from 'node:assert/strict';
+import { describe, test } from 'node:test';
+import {
+  batchBodyProblems,
+  decodePattern,
+  encodePattern,
+  fireWindowOf,
+  inferenceBodyProblems,
+  mergePatch,
+  planSchedule,
+  scheduleRepeatStrategy,
+  TargetRegistry,
+  type ScheduleRecord,
+} from '.';
+
+const at = (s: string): Date => new Date(s);
+const registry = new TargetRegistry([], { batch: batchBodyProblems, inference: inferenceBodyProblems });
+const ctx = {
+  id: 'sch_x',
+  tenantId: 'ten_x',
+  now: at('2026-03-01T00:00:00Z'),
+  createdAt: at('2026-03-01T00:00:00Z'),
+  minEveryMs: 1000,
+  targets: registry,
+};
+const batch = { type: 'batch', items: [{ a: 1 }] };
+
+describe('the repeat strategy decides fire times by our rules', () => {
+  const timing = {
+    kind: 'cron' as const,
+    cron: '30 2 * * *',
+    timezone: 'America/New_York',
+    everyMs: null,
+    runAt: null,
+    startAt: null,
+    endAt: null,
+    createdAt: at('2026-01-01T00:00:00Z'),
+  };
+  test('the pattern round-trips and the next time follows the DST policy (02:30 skipped → 03:00 EDT)', () => {
+    assert.deepEqual(decodePattern(encodePattern(timing)), timing);
+    const next = scheduleRepeatStrategy(at('2026-03-07T12:00:00Z').getTime(), { pattern: encodePattern(timing) });
+    assert.equal(new Date(next!).toISOString(), '2026-03-08T07:00:00.000Z');
+  });
+  test('with a fire-ahead the job comes due that much early and still fires for the instant', () => {
+    const pattern = encodePattern(timing, 250);
+    const due = scheduleRepeatStrategy(at('2026-03-07T12:00:00Z').getTime(), { pattern })!;
+    assert.equal(new Date(due).toISOString(), '2026-03-08T06:59:59.750Z');
+    assert.deepEqual(fireWindowOf(due, due + 5, pattern), {
+      instant: at('2026-03-08T07:00:00Z'),
+      horizon: at('2026-03-08T07:00:00.005Z'),
+    });
+    // Picked up a little after its due time, the next job is for the next day's instant, not the same one again.
+    const after = scheduleRepeatStrategy(due + 5, { pattern })!;
+    assert.equal(fireWindowOf(after, after, pattern).instant.toISOString(), '2026-03-09T06:30:00.000Z');
+  });
+
+  test('picked up late: the next job starts after its horizon, which covers every instant in between', () => {
+    const every = { ...timing, kind: 'every' as const, cron: null, everyMs: 1000, startAt: at('2026-03-01T00:00:00Z') };
+    const pattern = encodePattern({ ...every, endAt: at('2026-03-01T00:00:10Z') }, 250);
+    const due = at('2026-03-01T00:00:08.750Z').getTime(); // the job for :09
+    const pickedUp = at('2026-03-01T00:00:09.900Z').getTime(); // 1150 ms late
+    const { horizon } = fireWindowOf(due, pickedUp, pattern);
+    assert.ok(horizon >= at('2026-03-01T00:00:10Z'), 'its handler fires :10, the last instant');
+    assert.equal(scheduleRepeatStrategy(pickedUp, { pattern }), undefined, 'and no job follows');
+  });
+
+  test('no next time once the schedule has ended', () => {
+    const once = { ...timing, kind: 'once' as const, cron: null, runAt: at('2026-03-02T00:00:00Z') };
+    assert.equal(
+      scheduleRepeatStrategy(at('2026-03-02T00:00:00Z').getTime(), { pattern: encodePattern(once) }),
+      undefined,
+    );
+  });
+});
+
+describe('schedule bodies', () => {
+  test('every problem is named at once, target fields under target.', () => {
+    try {
+      planSchedule({ name: '', everyMs: 5, target: { type: 'batch', items: 'x' }, priority: 0, deadline: {} }, ctx);
+      assert.fail('accepted');
+    } catch (error: any) {
+      assert.deepEqual(error.details.map((d: any) => d.field).sort(), [
+        'deadline.withinMs',
+        'everyMs',
+        'name',
+        'priority',
+        'target.items',
+      ]);
+    }
+  });
+  test('defaults: timezone UTC, overlap skip, catch-up latest (10)', () => {
+    const s = planSchedule({ name: 'n', cron: '0 0 * * 0', target: batch }, ctx);
+    assert.equal(s.timezone, 'UTC');
+    assert.equal(s.overlap, 'skip');
+    assert.equal(s.catchUpPolicy, 'latest');
+    assert.equal(s.catchUpMaxRuns, 10);
+    assert.equal(s.kind, 'cron');
+  });
+  test('a PATCH merges: null clears, a new kind replaces the old one, absent fields stay', () => {
+    const current = {
+      ...planSchedule({ name: 'n', everyMs: 60_000, endAt: '2027-01-01T00:00:00Z', target: batch }, ctx),
+      version: 1,
+      updatedAt: ctx.now,
+      deletedAt: null,
+    } as ScheduleRecord;
+    const merged = mergePatch(current, { cron: '0 * * * *', endAt: null, name: undefined });
+    assert.equal(merged.everyMs, null);
+    assert.equal(merged.cron, '0 * * * *');
+    assert.equal(merged.endAt, null);
+    assert.equal(merged.name, 'n');
+  });
+  test('batch and inference bodies are checked as API.md defines them', () => {
+    assert.deepEqual(batchBodyProblems({ items: [{ a: 1 }], priority: 3, dedupe: true }), []);
+    assert.deepEqual(
+      batchBodyProblems({ items: [1], dedupe: 'yes', extra: 1 }).map((d) => d.field),
+      ['extra', 'items[0]', 'dedupe'],
+    );
+    assert.deepEqual(inferenceBodyProblems({ model: 'resnet', inputs: [{ image: 'x' }] }), []);
+    assert.deepEqual(
+      inferenceBodyProblems({ model: '', input: {}, inputs: [{}] }).map((d) => d.field),
+      ['model', 'input'],
+    );
+  });
+});

@@ -1,0 +1,341 @@
+import assert from 'node:assert/strict';
+import { after, before, describe, test } from 'node:test';
+import { startBaton, waitFor, type Harness } from './support/harness';
+
+let h: Harness;
+let key: string;
+let viewer: string;
+let other: string;
+
+before(async () => {
+  h = await startBaton({
+    SCHEDULE_SWEEP_INTERVAL_MS: '200',
+    ALERT_WATCH_INTERVAL_MS: '200',
+    SCHEDULE_CATCH_UP_GRACE_MS: '1500',
+    TASK_CONCURRENCY: '16',
+  });
+  const t = await h.tenant('member');
+  key = t.key;
+  const v = await h.request('POST', `/v1/tenants/${t.tenantId}/api-keys`, {
+    key: h.adminKey,
+    body: { role: 'viewer' },
+  });
+  viewer = v.body.secret;
+  other = (await h.tenant('member')).key;
+});
+after(() => h.close());
+
+const noop = { type: 'task', handler: 'noop' };
+const create = (body: unknown, k = key, headers?: Record<string, string>) =>
+  h.request('POST', '/v1/schedules', { key: k, body, headers });
+const runsOf = async (id: string) => (await h.request('GET', `/v1/schedules/${id}/runs?limit=1000`, { key })).body.data;
+const fields = (r: { body: any }) => (r.body.error?.details ?? []).map((d: any) => d.field);
+const soon = (ms: number) => new Date(Math.ceil((Date.now() + ms) / 1000) * 1000);
+
+describe('schedules API', () => {
+  test('create answers 201 with an ETag, defaults applied and the next run time', async () => {
+    const r = await create({ name: 'nightly', cron: '30 2 * * *', timezone: 'America/New_York', target: noop });
+    assert.equal(r.status, 201, JSON.stringify(r.body));
+    assert.match(r.body.id, /^sch_/);
+    assert.equal(r.headers.get('etag'), `"${r.body.id}.v1"`);
+    assert.equal(r.body.version, 1);
+    assert.equal(r.body.overlap, 'skip');
+    assert.deepEqual(r.body.catchUp, { policy: 'latest', maxRuns: 10 });
+    assert.equal(r.body.paused, false);
+    assert.ok(r.body.nextRunAt > new Date().toISOString());
+    const got = await h.request('GET', `/v1/schedules/${r.body.id}`, { key: viewer });
+    assert.equal(got.status, 200);
+    assert.equal(got.headers.get('etag'), r.headers.get('etag'));
+    assert.equal((await h.request('GET', `/v1/schedules/${r.body.id}`, { key: other })).status, 404);
+    const list = await h.request('GET', '/v1/schedules', { key });
+    assert.ok(list.body.data.some((s: any) => s.id === r.body.id));
+    assert.equal(list.body.nextCursor, null);
+  });
+
+  test('upcoming shows what will fire, in UTC and local time, DST included', async () => {
+    const r = await create({ name: 'dst', cron: '30 2 * * *', timezone: 'America/New_York', target: noop });
+    const up = await h.request('GET', `/v1/schedules/${r.body.id}/upcoming?count=400`, { key });
+    assert.equal(up.status, 200);
+    assert.equal(up.body.data.length, 400);
+    assert.equal(up.body.data[0].at, r.body.nextRunAt);
+    for (const run of up.body.data) {
+      assert.match(run.local, /T0[23]:[03]0:00-0[45]:00$/);
+      assert.equal(new Date(run.local).toISOString(), run.at);
+    }
+    // The spring-forward day: 02:30 does not exist, so it fires once at 03:00 EDT.
+    assert.ok(up.body.data.some((u: any) => /^\d{4}-03-\d\dT03:00:00-04:00$/.test(u.local)));
+    assert.equal((await h.request('GET', `/v1/schedules/${r.body.id}/upcoming?count=0`, { key })).status, 400);
+  });
+
+  test('PATCH with If-Match: the current ETag applies, a stale one is 412', async () => {
+    const r = await create({ name: 'p', everyMs: 60_000, target: noop });
+    const etag = r.headers.get('etag')!;
+    const ok = await h.request('PATCH', `/v1/schedules/${r.body.id}`, {
+      key,
+      body: { name: 'renamed', cron: '0 * * * *' },
+      headers: { 'if-match': etag },
+    });
+    assert.equal(ok.status, 200, JSON.stringify(ok.body));
+    assert.equal(ok.body.name, 'renamed');
+    assert.equal(ok.body.cron, '0 * * * *');
+    assert.equal(ok.body.everyMs, undefined);
+    assert.equal(ok.body.version, 2);
+    assert.notEqual(ok.headers.get('etag'), etag);
+    const stale = await h.request('PATCH', `/v1/schedules/${r.body.id}`, {
+      key,
+      body: { name: 'lost update' },
+      headers: { 'if-match': etag },
+    });
+    assert.equal(stale.status, 412);
+    assert.equal(stale.body.error.code, 'precondition_failed');
+    const bad = await h.request('PATCH', `/v1/schedules/${r.body.id}`, { key, body: { timezone: 'Mars/Olympus' } });
+    assert.equal(bad.status, 400);
+    assert.deepEqual(fields(bad), ['timezone']);
+    assert.equal((await h.request('PATCH', `/v1/schedules/${r.body.id}`, { key: viewer, body: {} })).status, 403);
+  });
+
+  test('bad input is 400 with the field named', async () => {
+    const cases: [unknown, string][] = [
+      [{ name: 'x', cron: '61 * * * *', target: noop }, 'cron'],
+      [{ name: 'x', cron: '0 0 * * *', timezone: 'Europe/Atlantis', target: noop }, 'timezone'],
+      [{ name: 'x', everyMs: 10, target: noop }, 'everyMs'],
+      [
+        { name: 'x', everyMs: 60_000, startAt: '2026-01-02T00:00:00Z', endAt: '2026-01-01T00:00:00Z', target: noop },
+        'endAt',
+      ],
+      [{ name: 'x', everyMs: 60_000, target: { type: 'task', handler: 'nope' } }, 'target.handler'],
+      [
+        { name: 'x', everyMs: 60_000, target: { type: 'task', handler: 'sleep', payload: { ms: -1 } } },
+        'target.payload.ms',
+      ],
+      [{ name: 'x', everyMs: 60_000, target: { type: 'task', handler: 'noop', priority: 99 } }, 'target.priority'],
+      [{ name: 'x', everyMs: 60_000, target: { type: 'task', handler: 'noop', bogus: 1 } }, 'target.bogus'],
+      [{ name: 'x', everyMs: 60_000, target: { type: 'batch', items: [] } }, 'target.items'],
+      [
+        { name: 'x', everyMs: 60_000, target: { type: 'batch', items: [{}], policy: { maxAttempts: 99 } } },
+        'target.policy.maxAttempts',
+      ],
+      [{ name: 'x', everyMs: 60_000, target: { type: 'inference', model: 'm', inputs: [] } }, 'target.inputs'],
+      [{ name: 'x', everyMs: 60_000, target: { type: 'cron-job' } }, 'target.type'],
+      [{ name: 'x', everyMs: 60_000, target: noop, overlap: 'maybe' }, 'overlap'],
+      [{ name: 'x', everyMs: 60_000, target: noop, catchUp: { policy: 'all', maxRuns: 0 } }, 'catchUp.maxRuns'],
+      [{ name: 'x', everyMs: 60_000, target: noop, deadline: { withinMs: -5 } }, 'deadline.withinMs'],
+      [{ everyMs: 60_000, target: noop }, 'name'],
+      [{ name: 'x', target: noop }, 'cron'],
+      [{ name: 'x', everyMs: 60_000, target: noop, color: 'red' }, 'color'],
+    ];
+    for (const [body, field] of cases) {
+      const r = await create(body);
+      assert.equal(r.status, 400, `${JSON.stringify(body)} → ${r.status}`);
+      assert.equal(r.body.error.code, 'validation_failed');
+      assert.ok(
+        fields(r).includes(field),
+        `${JSON.stringify(body)}: expected ${field} in ${JSON.stringify(fields(r))}`,
+      );
+    }
+    assert.equal((await h.request('POST', '/v1/schedules', { key, raw: '{"name":' })).status, 400);
+    assert.equal((await h.request('GET', '/v1/schedules/sch_nope', { key })).status, 404);
+  });
+
+  test('openapi.json describes the schedule and alert endpoints', async () => {
+    const doc = (await h.request('GET', '/openapi.json')).body;
+    const ops = Object.entries(doc.paths).flatMap(([path, methods]: [string, any]) =>
+      Object.keys(methods).map((m) => `${m.toUpperCase()} ${path}`),
+    );
+    for (const op of [
+      'POST /v1/schedules',
+      'GET /v1/schedules',
+      'GET /v1/schedules/{id}',
+      'PATCH /v1/schedules/{id}',
+      'DELETE /v1/schedules/{id}',
+      'POST /v1/schedules/{id}/pause',
+      'POST /v1/schedules/{id}/resume',
+      'POST /v1/schedules/{id}/trigger',
+      'GET /v1/schedules/{id}/upcoming',
+      'GET /v1/schedules/{id}/runs',
+      'GET /v1/alerts',
+    ]) {
+      assert.ok(ops.includes(op), `${op} is documented`);
+    }
+  });
+
+  test('pause, resume, delete; resuming a deleted schedule is 409', async () => {
+    const r = await create({ name: 'pr', everyMs: 60_000, target: noop });
+    const paused = await h.request('POST', `/v1/schedules/${r.body.id}/pause`, { key });
+    assert.equal(paused.status, 200);
+    assert.equal(paused.body.paused, true);
+    assert.equal(paused.body.nextRunAt, null);
+    assert.deepEqual((await h.request('GET', `/v1/schedules/${r.body.id}/upcoming`, { key })).body.data, []);
+    assert.equal(await h.runtime.scheduleQueue.scheduled(r.body.id), null, 'no job scheduler while paused');
+    const resumed = await h.request('POST', `/v1/schedules/${r.body.id}/resume`, { key });
+    assert.equal(resumed.body.paused, false);
+    assert.ok(await h.runtime.scheduleQueue.scheduled(r.body.id));
+    assert.equal((await h.request('DELETE', `/v1/schedules/${r.body.id}`, { key })).status, 204);
+    assert.equal((await h.request('GET', `/v1/schedules/${r.body.id}`, { key })).status, 404);
+    const again = await h.request('POST', `/v1/schedules/${r.body.id}/resume`, { key });
+    assert.equal(again.status, 409);
+    assert.equal(again.body.error.code, 'invalid_state');
+    assert.equal(await h.runtime.scheduleQueue.scheduled(r.body.id), null);
+  });
+
+  test('create and trigger honour Idempotency-Key: one schedule, one run', async () => {
+    const body = { name: 'idem', everyMs: 3_600_000, target: noop, overlap: 'allow' };
+    const a = await create(body, key, { 'idempotency-key': 'sched-1' });
+    const b = await create(body, key, { 'idempotency-key': 'sched-1' });
+    assert.equal(a.body.id, b.body.id);
+    assert.equal(b.headers.get('idempotent-replayed'), 'true');
+    assert.equal(b.headers.get('etag'), a.headers.get('etag'));
+    const t1 = await h.request('POST', `/v1/schedules/${a.body.id}/trigger`, {
+      key,
+      headers: { 'idempotency-key': 'go' },
+    });
+    const t2 = await h.request('POST', `/v1/schedules/${a.body.id}/trigger`, {
+      key,
+      headers: { 'idempotency-key': 'go' },
+    });
+    assert.equal(t1.status, 202, JSON.stringify(t1.body));
+    assert.match(t1.body.id, /^run_/);
+    assert.equal(t2.body.id, t1.body.id);
+    assert.match(t1.body.targetId, /^tsk_/);
+    const runs = await waitFor(async () => {
+      const rs = await runsOf(a.body.id);
+      return rs.length === 1 && rs[0].status === 'succeeded' ? rs : undefined;
+    });
+    assert.equal(runs[0].targetId, t1.body.targetId);
+    assert.ok(runs[0].durationMs >= 0);
+    const events = await h.runtime.prisma.notificationEvent.findMany({ where: { subjectId: t1.body.id } });
+    assert.deepEqual(
+      events.map((e) => e.type),
+      ['schedule.run.completed'],
+    );
+    assert.equal((events[0].payload as any).status, 'succeeded');
+  });
+});
+
+describe('firing', () => {
+  test('a one-second fixed rate fires each second once, on time, and its runs complete with their tasks', async () => {
+    const startAt = soon(1500);
+    const endAt = new Date(startAt.getTime() + 3000);
+    const r = await create({ name: 'rate', everyMs: 1000, startAt, endAt, target: noop, overlap: 'allow' });
+    assert.equal(r.body.nextRunAt, startAt.toISOString());
+    const runs = await waitFor(
+      async () => {
+        const rs = await runsOf(r.body.id);
+        return rs.length === 4 && rs.every((x: any) => x.status === 'succeeded') ? rs : undefined;
+      },
+      15_000,
+      '4 runs',
+    );
+    assert.deepEqual(
+      runs.map((x: any) => x.scheduledFor).sort(),
+      [0, 1000, 2000, 3000].map((d) => new Date(startAt.getTime() + d).toISOString()),
+    );
+    for (const run of runs) {
+      assert.ok(run.lagMs >= 0 && run.lagMs < 1000, `lag ${run.lagMs}`);
+      assert.equal(new Date(run.firedAt).getTime() - new Date(run.scheduledFor).getTime(), run.lagMs);
+      const task = await h.request('GET', `/v1/tasks/${run.targetId}`, { key });
+      assert.equal(task.body.status, 'succeeded');
+    }
+  });
+
+  test('a one-off fires once at its time', async () => {
+    const runAt = soon(1200);
+    const r = await create({ name: 'once', runAt, target: noop });
+    const runs = await waitFor(async () => {
+      const rs = await runsOf(r.body.id);
+      return rs.length === 1 && rs[0].status === 'succeeded' ? rs : undefined;
+    });
+    assert.equal(runs[0].scheduledFor, runAt.toISOString());
+    assert.equal((await h.request('GET', `/v1/schedules/${r.body.id}`, { key })).body.nextRunAt, null);
+  });
+
+  test('overlap skip records the run as skipped while the previous one runs', async () => {
+    const r = await create({
+      name: 'skip',
+      everyMs: 1000,
+      startAt: soon(1000),
+      target: { type: 'task', handler: 'sleep', payload: { ms: 2500 } },
+      overlap: 'skip',
+    });
+    const runs = await waitFor(async () => {
+      const rs = await runsOf(r.body.id);
+      return rs.some((x: any) => x.status === 'skipped') && rs.some((x: any) => x.status === 'succeeded')
+        ? rs
+        : undefined;
+    }, 15_000);
+    await h.request('DELETE', `/v1/schedules/${r.body.id}`, { key });
+    const skipped = runs.filter((x: any) => x.status === 'skipped');
+    assert.ok(skipped.every((x: any) => x.targetId === null));
+    const events = await h.runtime.prisma.notificationEvent.findMany({ where: { subjectId: skipped[0].id } });
+    assert.equal(events.length, 1, 'a skipped run is announced as completed');
+  });
+
+  test('overlap cancel_previous cancels the running target before starting the next', async () => {
+    const r = await create({
+      name: 'cancel',
+      everyMs: 1000,
+      startAt: soon(1000),
+      target: { type: 'task', handler: 'sleep', payload: { ms: 10_000 } },
+      overlap: 'cancel_previous',
+    });
+    const runs = await waitFor(async () => {
+      const rs = await runsOf(r.body.id);
+      return rs.filter((x: any) => x.status === 'cancelled').length >= 2 ? rs : undefined;
+    }, 15_000);
+    await h.request('DELETE', `/v1/schedules/${r.body.id}`, { key });
+    assert.ok(runs.filter((x: any) => x.status === 'running').length <= 1);
+  });
+
+  test('overlap allow runs them side by side', async () => {
+    const r = await create({
+      name: 'allow',
+      everyMs: 1000,
+      startAt: soon(1000),
+      target: { type: 'task', handler: 'sleep', payload: { ms: 2500 } },
+      overlap: 'allow',
+    });
+    await waitFor(async () => (await runsOf(r.body.id)).filter((x: any) => x.status === 'running').length >= 2, 15_000);
+    await h.request('DELETE', `/v1/schedules/${r.body.id}`, { key });
+  });
+
+  for (const [policy, expected] of [
+    ['none', 0],
+    ['latest', 1],
+    ['all', 3],
+  ] as const) {
+    test(`catch-up ${policy} after a pause: ${expected} run(s) for what was missed`, async () => {
+      const r = await create({
+        name: `catch-${policy}`,
+        everyMs: 1000,
+        startAt: soon(1000),
+        target: noop,
+        overlap: 'allow',
+        catchUp: { policy, maxRuns: 3 },
+        paused: true,
+      });
+      await new Promise((res) => setTimeout(res, 6000)); // ~5 fire times missed, older than the 1.5 s grace
+      await h.request('POST', `/v1/schedules/${r.body.id}/pause`, { key }); // no-op: already paused
+      await h.request('POST', `/v1/schedules/${r.body.id}/resume`, { key });
+      await new Promise((res) => setTimeout(res, 800));
+      await h.request('POST', `/v1/schedules/${r.body.id}/pause`, { key });
+      const runs = await runsOf(r.body.id);
+      // Missed: fired later than the 1.5 s grace after its time (a caught-up run shows how late it fired).
+      const missed = runs.filter((x: any) => x.lagMs > 1500);
+      assert.equal(missed.length, expected, JSON.stringify(runs.map((x: any) => [x.scheduledFor, x.firedAt])));
+      assert.ok(runs.length >= expected);
+      const times = runs.map((x: any) => x.scheduledFor);
+      assert.equal(new Set(times).size, times.length);
+    });
+  }
+
+  test('a target type this build cannot run fails the run with the error, not silently', async () => {
+    const r = await create({ name: 'batch', everyMs: 3_600_000, target: { type: 'batch', items: [{ a: 1 }] } });
+    assert.equal(r.status, 201, JSON.stringify(r.body));
+    const run = await h.request('POST', `/v1/schedules/${r.body.id}/trigger`, { key });
+    assert.equal(run.status, 202);
+    assert.equal(run.body.status, 'failed');
+    assert.equal(run.body.error.code, 'target_unavailable');
+    const events = await h.runtime.prisma.notificationEvent.findMany({ where: { subjectId: run.body.id } });
+    assert.equal(events.length, 1);
+  });
+});
