@@ -329,7 +329,11 @@ describe('firing', () => {
   }
 
   test('a target type this build cannot run fails the run with the error, not silently', async () => {
-    const r = await create({ name: 'batch', everyMs: 3_600_000, target: { type: 'batch', items: [{ a: 1 }] } });
+    const r = await create({
+      name: 'inference',
+      everyMs: 3_600_000,
+      target: { type: 'inference', model: 'text-direction', input: { image: 'aGk=' } },
+    });
     assert.equal(r.status, 201, JSON.stringify(r.body));
     const run = await h.request('POST', `/v1/schedules/${r.body.id}/trigger`, { key });
     assert.equal(run.status, 202);
@@ -337,5 +341,33 @@ describe('firing', () => {
     assert.equal(run.body.error.code, 'target_unavailable');
     const events = await h.runtime.prisma.notificationEvent.findMany({ where: { subjectId: run.body.id } });
     assert.equal(events.length, 1);
+  });
+
+  test('a batch target: each run creates a batch as POST /v1/batches would, and ends with it', async () => {
+    const r = await create({
+      name: 'nightly batch',
+      everyMs: 3_600_000,
+      target: { type: 'batch', items: [{ a: 1 }, { a: 2 }], policy: { backoff: { baseMs: 50, maxMs: 100 } } },
+    });
+    assert.equal(r.status, 201, JSON.stringify(r.body));
+    const run = await h.request('POST', `/v1/schedules/${r.body.id}/trigger`, { key });
+    assert.equal(run.status, 202, JSON.stringify(run.body));
+    assert.match(run.body.targetId, /^bat_/);
+    const batch = await h.request('GET', `/v1/batches/${run.body.targetId}`, { key });
+    assert.equal(batch.status, 200);
+    assert.equal(batch.body.counts.total, 2);
+    const done = await waitFor(
+      async () => (await runsOf(r.body.id)).find((x: any) => x.id === run.body.id && x.status === 'succeeded'),
+      30_000,
+      'the run to end with its batch',
+    );
+    assert.equal((await h.request('GET', `/v1/batches/${run.body.targetId}`, { key })).body.outcome, 'all_succeeded');
+    assert.ok(done.durationMs >= 0);
+    const bad = await create({ name: 'bad', everyMs: 3_600_000, target: { type: 'batch', items: [] } });
+    assert.equal(bad.status, 400);
+    assert.ok(
+      bad.body.error.details.some((d: any) => d.field === 'target.items'),
+      JSON.stringify(bad.body),
+    );
   });
 });
