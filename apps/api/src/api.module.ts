@@ -12,6 +12,8 @@ import { IdempotencyInterceptor } from './common/idempotency.interceptor';
 import { RateLimitGuard } from './common/rate-limit.guard';
 import { RUNTIME } from './common/tokens';
 import { HealthController } from './health/health.controller';
+import { InferenceServiceProvider } from './inference/inference-service.provider';
+import { InferenceController } from './inference/inference.controller';
 import { DeadLettersController } from './operators/dead-letters.controller';
 import { JobsController } from './operators/jobs.controller';
 import { OpsController } from './operators/ops.controller';
@@ -35,12 +37,14 @@ export class ApiModule {
         JobsController,
         DeadLettersController,
         OpsController,
+        InferenceController,
       ],
       providers: [
         { provide: RUNTIME, useValue: runtime },
         ApiKeys,
         TaskServiceProvider,
         BatchServiceProvider,
+        InferenceServiceProvider,
         Backpressure,
         // Order matters: who calls, then how fast, then whether the system can take more.
         { provide: APP_GUARD, useClass: AuthGuard },

@@ -16,6 +16,8 @@ export interface JobPayloads {
   'batch.item': { batchJobId: string; batchId: string; tenantId: string; generation: number; pollBase?: number };
   'maintenance.reconcile': TraceIds;
   'maintenance.purge': TraceIds;
+  /** One item of an inference job: claimed, micro-batched with others, its result written under (job, index). */
+  'inference.item': TraceIds & { jobId: string; tenantId: string; index: number };
 }
 export type JobName = keyof JobPayloads;
 
@@ -27,6 +29,7 @@ export const JOB_QUEUE: { readonly [K in JobName]: QueueName } = {
   'batch.item': QUEUES.cluster,
   'maintenance.reconcile': QUEUES.maintenance,
   'maintenance.purge': QUEUES.maintenance,
+  'inference.item': QUEUES.inference,
 };
 
 export const JOB_NAMES = Object.keys(JOB_QUEUE) as JobName[];

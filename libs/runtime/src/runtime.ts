@@ -9,6 +9,7 @@ import {
   IdempotencyStore,
   migrateDeploy,
   PgBatchStore,
+  PgInferenceStore,
   PrismaTaskStore,
   type PrismaClient,
 } from '@baton/db';
@@ -37,6 +38,7 @@ export interface Runtime {
     batches: PgBatchStore;
     deadLetters: DeadLetterStore;
     ops: OpsStore;
+    inference: PgInferenceStore;
   };
   taskQueue: TaskQueue;
   batchQueue: BatchQueue;
@@ -100,6 +102,7 @@ export async function createRuntime(config: Config, opts: RuntimeOptions): Promi
       batches: new PgBatchStore(database.pool),
       deadLetters: new DeadLetterStore(prisma),
       ops: new OpsStore(prisma),
+      inference: new PgInferenceStore(database.pool),
     },
     taskQueue: new TaskQueue(producer),
     batchQueue: new BatchQueue(producer),
