@@ -68,6 +68,7 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 describe('inference lifecycle', () => {
   let pinnedToOne: string;
   let pinnedToTwo: string;
+  let backlogJob: string;
 
   test('the version is pinned at submission: repointing the default changes nothing for accepted jobs', async () => {
     const a = await submit({ model: 'text-direction', inputs: [image(1), image(2), image(3)] });
@@ -86,6 +87,7 @@ describe('inference lifecycle', () => {
   test('past INFERENCE_BACKLOG_LIMIT waiting items: 503 overloaded with Retry-After', async () => {
     const c = await submit({ model: 'text-direction', inputs: Array.from({ length: 5 }, (_, i) => image(i)) });
     assert.equal(c.status, 202);
+    backlogJob = c.body.id;
     await sleep(700); // the backlog is sampled at most every 500 ms
     const d = await submit({ model: 'text-direction', input: image() });
     assert.equal(d.status, 503);
@@ -104,6 +106,8 @@ describe('inference lifecycle', () => {
     assert.deepEqual(two.model, { name: 'text-direction', version: '2' });
     for (const r of await allResults(h, key, pinnedToOne)) assert.ok(['0', '180'].includes(r.output.label));
     for (const r of await allResults(h, key, pinnedToTwo)) assert.ok(['upright', 'flipped'].includes(r.output.label));
+    await waitTerminal(h, key, backlogJob);
+    await sleep(700); // the backlog sample is fresh again: submissions are accepted once more
   });
 
   test('a batch the runtime fails is retried; once it works again the item succeeds', async () => {

@@ -35,7 +35,7 @@ export interface GpuWorkerHandle {
 export async function startGpuWorker(runtime: Runtime): Promise<GpuWorkerHandle> {
   const { config, log } = runtime;
   const registry = new ModelRegistry(config.INFERENCE_MODELS_FILE);
-  const sessions = await OnnxSessions.open(config.INFERENCE_DEVICE === 'cuda', log);
+  const sessions = await OnnxSessions.open(config.INFERENCE_DEVICE === 'cuda', log, config.INFERENCE_THREADS);
   const store = runtime.stores.inference;
   const summaries = new InferenceSummaries(runtime.redis, config.QUEUE_PREFIX);
   const runner = new InferenceRunner(

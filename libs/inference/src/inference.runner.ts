@@ -1,10 +1,12 @@
 import type { Job } from 'bullmq';
+import { Coalescer } from '@baton/core';
 import type { JobPayloads } from '@baton/contracts';
 import { PermanentJobError } from '@baton/queue';
 import type { Logger } from '@baton/observability';
 import { ItemInputError, type ItemError } from './inference.errors';
 import type { InferenceStore } from './inference.store';
 import type { InferenceSummaries } from './inference.summaries';
+import { summaryVersion } from './inference.rules';
 import type { InferenceJobRecord } from './inference.types';
 import { MicroBatcher, type BatchRules } from './micro-batcher';
 import type { ModelRegistry } from './model.registry';
@@ -33,6 +35,8 @@ export interface InferenceObserver {
  */
 export class InferenceRunner {
   private readonly batcher: MicroBatcher<BatchItem, InferenceOutput>;
+  /** Summary writes of one job close together go out once, with its latest state. */
+  private readonly summaryWrites: Coalescer<InferenceJobRecord, void>;
 
   constructor(
     private readonly store: InferenceStore,
@@ -44,6 +48,18 @@ export class InferenceRunner {
     private readonly observer?: InferenceObserver,
   ) {
     this.batcher = new MicroBatcher((_bucket, items) => this.runBatch(items), rules);
+    this.summaryWrites = new Coalescer<InferenceJobRecord, void>(
+      async (jobs) => {
+        const latest = new Map<string, InferenceJobRecord>();
+        for (const job of jobs) {
+          const seen = latest.get(job.id);
+          if (!seen || summaryVersion(job) >= summaryVersion(seen)) latest.set(job.id, job);
+        }
+        await Promise.all([...latest.values()].map((job) => this.summaries.put(job)));
+        return jobs.map(() => undefined);
+      },
+      { maxBatch: 1000, maxConcurrent: 1 },
+    );
   }
 
   /** Loads the session of every model's default version, so the first items do not pay for it. */
@@ -116,8 +132,8 @@ export class InferenceRunner {
   }
 
   private async publish(job: InferenceJobRecord): Promise<void> {
-    await this.summaries
-      .put(job)
+    await this.summaryWrites
+      .submit(job)
       .catch((error: unknown) =>
         this.log.warn({ inferenceJobId: job.id, err: error }, 'inference summary not written; reads use Postgres'),
       );

@@ -1,5 +1,7 @@
-import type { InferenceSession } from 'onnxruntime-node';
+import { join } from 'node:path';
+import { Worker } from 'node:worker_threads';
 import type { Logger } from '@baton/observability';
+import type { ThreadReply, ThreadRequest } from './onnx.worker';
 
 export type Device = 'cuda' | 'cpu';
 
@@ -17,71 +19,86 @@ export interface SessionRunner {
   close(): Promise<void>;
 }
 
+type Pending = { resolve: (reply: ThreadReply & { ok: true }) => void; reject: (error: Error) => void };
+type Request = ThreadRequest extends infer R ? (R extends { id: number } ? Omit<R, 'id'> : never) : never;
+
 /**
- * ONNX Runtime sessions, created once per file and kept (warm). With `wantCuda` the CUDA execution provider is tried
- * first; if it does not load (no GPU, no CUDA libraries), CPU is used and the fallback is logged once.
+ * ONNX Runtime sessions on their own thread (see onnx.worker.ts), created once per file and kept warm. With
+ * `wantCuda` the CUDA execution provider is tried first; if it does not load (no GPU, no CUDA libraries), CPU is
+ * used and the fallback is logged.
  */
 export class OnnxSessions implements SessionRunner {
-  private readonly sessions = new Map<string, Promise<InferenceSession>>();
+  private readonly pending = new Map<number, Pending>();
+  private readonly loaded = new Map<string, Promise<void>>();
+  private nextId = 1;
   private current: Device;
 
   private constructor(
-    private readonly ort: typeof import('onnxruntime-node'),
-    wantCuda: boolean,
+    private readonly thread: Worker,
+    private readonly wantCuda: boolean,
+    private readonly threads: number,
     private readonly log: Logger,
   ) {
     this.current = wantCuda ? 'cuda' : 'cpu';
+    thread.on('message', (reply: ThreadReply) => {
+      const waiting = this.pending.get(reply.id);
+      this.pending.delete(reply.id);
+      if (!waiting) return;
+      if (reply.ok) waiting.resolve(reply);
+      else waiting.reject(new Error(reply.error));
+    });
+    thread.on('error', (error) => {
+      this.log.error({ err: error }, 'inference thread failed');
+      for (const p of this.pending.values()) p.reject(error);
+      this.pending.clear();
+    });
   }
 
-  static async open(wantCuda: boolean, log: Logger): Promise<OnnxSessions> {
-    return new OnnxSessions(await import('onnxruntime-node'), wantCuda, log);
+  /** `threads`: intra-op threads per session (0: ONNX Runtime's default, one per core). */
+  static open(wantCuda: boolean, log: Logger, threads = 0): Promise<OnnxSessions> {
+    return Promise.resolve(new OnnxSessions(new Worker(join(__dirname, 'onnx.worker.js')), wantCuda, threads, log));
   }
 
   get device(): Device {
     return this.current;
   }
 
-  async warm(file: string): Promise<void> {
-    await this.session(file);
+  warm(file: string): Promise<void> {
+    let loading = this.loaded.get(file);
+    if (!loading) {
+      loading = this.call({ type: 'load', file, wantCuda: this.wantCuda, threads: this.threads }).then((reply) => {
+        if (reply.fallback) {
+          this.log.warn(
+            { file, reason: reply.fallback },
+            'CUDA execution provider did not load; inference runs on CPU',
+          );
+        }
+        this.current = reply.device ?? this.current;
+        this.log.info({ file, device: this.current }, 'inference session loaded');
+      });
+      loading.catch(() => this.loaded.delete(file));
+      this.loaded.set(file, loading);
+    }
+    return loading;
   }
 
   async run(file: string, batch: BatchTensor): Promise<BatchTensor> {
-    const session = await this.session(file);
-    const input = new this.ort.Tensor('float32', batch.data, [...batch.dims]);
-    const outputs = await session.run({ [session.inputNames[0]]: input });
-    const out = outputs[session.outputNames[0]];
-    return { dims: out.dims, data: out.data as Float32Array };
+    await this.warm(file);
+    const data = batch.data.slice(); // a copy of our own, handed over to the thread without another copy
+    const reply = await this.call({ type: 'run', file, dims: [...batch.dims], data }, [data.buffer]);
+    return { dims: reply.dims!, data: reply.data! };
   }
 
   async close(): Promise<void> {
-    const all = [...this.sessions.values()];
-    this.sessions.clear();
-    for (const s of all) await (await s.catch(() => null))?.release();
+    await this.call({ type: 'close' }).catch(() => undefined);
+    await this.thread.terminate();
   }
 
-  private session(file: string): Promise<InferenceSession> {
-    let session = this.sessions.get(file);
-    if (!session) {
-      session = this.create(file);
-      session.catch(() => this.sessions.delete(file));
-      this.sessions.set(file, session);
-    }
-    return session;
-  }
-
-  private async create(file: string): Promise<InferenceSession> {
-    if (this.current === 'cuda') {
-      try {
-        const session = await this.ort.InferenceSession.create(file, { executionProviders: ['cuda'] });
-        this.log.info({ file, device: 'cuda' }, 'inference session loaded');
-        return session;
-      } catch (error) {
-        this.current = 'cpu';
-        this.log.warn({ file, err: error }, 'CUDA execution provider did not load; inference runs on CPU');
-      }
-    }
-    const session = await this.ort.InferenceSession.create(file, { executionProviders: ['cpu'] });
-    this.log.info({ file, device: 'cpu' }, 'inference session loaded');
-    return session;
+  private call(request: Request, transfer: ArrayBuffer[] = []): Promise<ThreadReply & { ok: true }> {
+    const id = this.nextId++;
+    return new Promise((resolve, reject) => {
+      this.pending.set(id, { resolve, reject });
+      this.thread.postMessage({ ...request, id }, transfer);
+    });
   }
 }

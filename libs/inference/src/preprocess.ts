@@ -37,21 +37,25 @@ export function resizeKeepRatio(image: Rgba, height: number, width: number): { r
   const rgb = new Float32Array(height * usedWidth * 3);
   const sx = image.width / usedWidth;
   const sy = image.height / height;
+  const src = image.data;
+  const stride = image.width * 4;
   for (let y = 0; y < height; y++) {
     const fy = Math.max(0, (y + 0.5) * sy - 0.5);
     const y0 = Math.min(image.height - 1, Math.floor(fy));
-    const y1 = Math.min(image.height - 1, y0 + 1);
+    const r0 = y0 * stride;
+    const r1 = Math.min(image.height - 1, y0 + 1) * stride;
     const wy = fy - y0;
     for (let x = 0; x < usedWidth; x++) {
       const fx = Math.max(0, (x + 0.5) * sx - 0.5);
       const x0 = Math.min(image.width - 1, Math.floor(fx));
-      const x1 = Math.min(image.width - 1, x0 + 1);
+      const c0 = x0 * 4;
+      const c1 = Math.min(image.width - 1, x0 + 1) * 4;
       const wx = fx - x0;
+      const o = (y * usedWidth + x) * 3;
       for (let c = 0; c < 3; c++) {
-        const p = (yy: number, xx: number) => image.data[(yy * image.width + xx) * 4 + c];
-        const top = p(y0, x0) * (1 - wx) + p(y0, x1) * wx;
-        const bottom = p(y1, x0) * (1 - wx) + p(y1, x1) * wx;
-        rgb[(y * usedWidth + x) * 3 + c] = top * (1 - wy) + bottom * wy;
+        const top = src[r0 + c0 + c] * (1 - wx) + src[r0 + c1 + c] * wx;
+        const bottom = src[r1 + c0 + c] * (1 - wx) + src[r1 + c1 + c] * wx;
+        rgb[o + c] = top * (1 - wy) + bottom * wy;
       }
     }
   }
