@@ -106,7 +106,7 @@ export async function startGpuWorker(runtime: Runtime): Promise<GpuWorkerHandle>
       maxWaitMs: config.INFERENCE_MAX_WAIT_MS,
       models: registry.list().map((m) => `${m.name}@${m.defaultVersion}`),
     },
-    `gpu worker started on ${sessions.device}`,
+    'gpu worker started',
   );
   return {
     device: sessions.device,

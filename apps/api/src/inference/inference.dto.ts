@@ -1,6 +1,7 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { IsIn, IsOptional, IsString } from 'class-validator';
 import { WORK_STATUSES } from '@baton/core';
+import { CountsDto } from '../batches/batches.dto';
 import { PageQueryDto } from '../common/page-query.dto';
 
 export class SubmitInferenceDto {
@@ -13,15 +14,6 @@ export class SubmitInferenceDto {
   @ApiPropertyOptional({ description: '1 to 10,000 inputs; not with input', type: [Object] }) inputs?: unknown[];
   @ApiPropertyOptional({ minimum: 1, maximum: 10, default: 5 }) priority?: number;
   @ApiPropertyOptional({ description: '{ webhook?: {url, secret?}, email?: [addr] }' }) notify?: unknown;
-}
-
-class CountsDto {
-  @ApiProperty() total!: number;
-  @ApiProperty() queued!: number;
-  @ApiProperty() running!: number;
-  @ApiProperty() succeeded!: number;
-  @ApiProperty() failed!: number;
-  @ApiProperty() cancelled!: number;
 }
 
 class ModelRefDto {
