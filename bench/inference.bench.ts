@@ -58,6 +58,7 @@ async function service(batchSize: number): Promise<Result> {
     {
       INFERENCE_MAX_BATCH_SIZE: String(batchSize),
       INFERENCE_CONCURRENCY: process.env.BENCH_CONCURRENCY ?? String(Math.max(64, batchSize * 4)),
+      ...(process.env.INFERENCE_THREADS ? { INFERENCE_THREADS: process.env.INFERENCE_THREADS } : {}),
       RATE_LIMIT_PER_SECOND: '1000000',
       RATE_LIMIT_BURST: '1000000',
       LOG_LEVEL: 'silent',
