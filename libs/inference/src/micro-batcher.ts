@@ -4,6 +4,12 @@ export interface BatchRules {
   maxWaitMs: number;
 }
 
+/**
+ * Batches handed to the runtime before the previous one has finished: the runtime takes them one after another, so
+ * the second only waits in its queue, and the runtime never idles while the event loop finishes off the last batch.
+ */
+const IN_FLIGHT = 2;
+
 /** What the rule sees of a bucket: how many items wait and since when the oldest waits. */
 export interface BucketState {
   key: string;
@@ -53,14 +59,14 @@ interface Bucket<I, O> {
 }
 
 /**
- * Gathers items from many callers (jobs) into batches per bucket (model, version and input shape) and runs one batch
- * at a time (`run` keeps the accelerator busy by itself; two session calls at once would only contend). While a batch
- * runs, the next one fills up, so under load batches grow to `maxBatchSize` on their own. `run` returns one result
+ * Gathers items from many callers (jobs) into batches per bucket (model, version and input shape) and hands at most
+ * two batches at a time to `run` (a runtime that takes them one after another: the second waits there, ready, while
+ * the first runs). While batches run, the next ones fill up, so under load they grow to `maxBatchSize` on their own. `run` returns one result
  * per item, in order; if it throws, every item of that batch gets the error.
  */
 export class MicroBatcher<I, O> {
   private readonly buckets = new Map<string, Bucket<I, O>>();
-  private running = false;
+  private running = 0;
   private timer?: NodeJS.Timeout;
   private timerAt = Infinity;
 
@@ -90,7 +96,11 @@ export class MicroBatcher<I, O> {
   }
 
   private pump(): void {
-    if (this.running) return;
+    while (this.running < IN_FLIGHT && this.fireOne());
+  }
+
+  /** Fires the next batch the rules allow; false when there is none now. */
+  private fireOne(): boolean {
     const now = Date.now();
     const states = [...this.buckets].map(([key, b]) => ({
       key,
@@ -102,12 +112,12 @@ export class MicroBatcher<I, O> {
     if (decision.fire === null) {
       if (decision.wakeAt !== null) this.wakeAt(decision.wakeAt);
       else this.clearTimer();
-      return;
+      return false;
     }
     const bucket = this.buckets.get(decision.fire)!;
     const batch = bucket.items.splice(0, decision.take);
     if (bucket.items.length === 0) this.buckets.delete(decision.fire);
-    this.running = true;
+    this.running++;
     this.onBatch?.({ bucket: decision.fire, size: batch.length, waitedMs: batch.map((w) => now - w.at) });
     this.run(
       decision.fire,
@@ -118,9 +128,10 @@ export class MicroBatcher<I, O> {
         (error: unknown) => batch.forEach((w) => w.reject(error)),
       )
       .finally(() => {
-        this.running = false;
+        this.running--;
         this.pump();
       });
+    return true;
   }
 
   private clearTimer(): void {
