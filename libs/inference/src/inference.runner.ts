@@ -75,7 +75,7 @@ export class InferenceRunner {
     if (!claimed) return 'skipped';
     if (claimed.started) await this.publish(claimed.started);
     const { item } = claimed;
-    this.observer?.queueWait(item.model, Math.max(0, Date.now() - (job.processedOn ?? job.timestamp)) / 1000);
+    this.observer?.queueWait(item.model, Math.max(0, (job.processedOn ?? Date.now()) - job.timestamp) / 1000);
     const spec = this.registry.version(item.model, item.version);
     if (!spec) {
       return this.failForGood(jobId, index, item.model, {
