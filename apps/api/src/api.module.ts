@@ -15,6 +15,8 @@ import { HealthController } from './health/health.controller';
 import { NotificationServiceProvider } from './notifications/notification-service.provider';
 import { NotificationsController } from './notifications/notifications.controller';
 import { SubscriptionsController } from './notifications/subscriptions.controller';
+import { InferenceServiceProvider } from './inference/inference-service.provider';
+import { InferenceController } from './inference/inference.controller';
 import { DeadLettersController } from './operators/dead-letters.controller';
 import { JobsController } from './operators/jobs.controller';
 import { OpsController } from './operators/ops.controller';
@@ -45,6 +47,7 @@ export class ApiModule {
         NotificationsController,
         SchedulesController,
         AlertsController,
+        InferenceController,
       ],
       providers: [
         { provide: RUNTIME, useValue: runtime },
@@ -53,6 +56,7 @@ export class ApiModule {
         BatchServiceProvider,
         NotificationServiceProvider,
         ScheduleServiceProvider,
+        InferenceServiceProvider,
         Backpressure,
         // Order matters: who calls, then how fast, then whether the system can take more.
         { provide: APP_GUARD, useClass: AuthGuard },

@@ -1,27 +1,124 @@
+import { MetricsTime, Worker, type Job } from 'bullmq';
+import type { JobPayloads } from '@baton/contracts';
+import { QUEUES } from '@baton/contracts';
+import {
+  InferenceQueue,
+  InferenceRunner,
+  InferenceSummaries,
+  ModelRegistry,
+  OnnxSessions,
+  type Device,
+} from '@baton/inference';
+import { metrics } from '@baton/observability';
+import { createRedis } from '@baton/queue';
 import { registerWorker, type Runtime } from '@baton/runtime';
+import { reconcileInference } from './inference.reconciler';
+import { watchGpuUtilization } from './gpu-utilization';
+
+/** How often results past RESULT_TTL are deleted, and how many items one pass deletes at most. */
+const PURGE_EVERY_MS = 10 * 60_000;
+const PURGE_CHUNK = 5000;
 
 export interface GpuWorkerHandle {
-  device: 'cuda' | 'cpu';
+  device: Device;
+  runner: InferenceRunner;
+  /** Deletes expired results now (also runs on a timer). */
+  purge(): Promise<number>;
   close(): Promise<void>;
 }
 
 /**
- * The GPU worker process: picks the ONNX Runtime execution provider (CUDA when INFERENCE_DEVICE=cuda and it loads,
- * else CPU), registers itself in the workers table and keeps a heartbeat there so operators see it. The inference
- * queue and micro-batcher attach here (issue 6).
+ * The GPU worker process: warm ONNX Runtime sessions (CUDA when INFERENCE_DEVICE=cuda and it loads, else CPU, logged),
+ * one BullMQ worker on the inference queue feeding the micro-batcher, the inference reconciler and the results purge.
+ * Registers itself in the workers table so operators see it.
  */
 export async function startGpuWorker(runtime: Runtime): Promise<GpuWorkerHandle> {
-  const device = await pickDevice(runtime.config.INFERENCE_DEVICE === 'cuda', runtime.log);
-  const registration = await registerWorker(runtime, 'gpu-worker', []);
-  runtime.log.info({ workerId: registration.id, device }, 'gpu worker started');
-  return { device, close: () => registration.stop() };
-}
-
-async function pickDevice(wantCuda: boolean, log: Runtime['log']): Promise<'cuda' | 'cpu'> {
-  const ort = await import('onnxruntime-node');
-  const backends = ort.listSupportedBackends?.() ?? [];
-  const hasCuda = backends.some((b: { name: string }) => b.name === 'cuda');
-  if (wantCuda && !hasCuda)
-    log.warn({ backends }, 'INFERENCE_DEVICE=cuda but the CUDA execution provider is not available; using CPU');
-  return wantCuda && hasCuda ? 'cuda' : 'cpu';
+  const { config, log } = runtime;
+  const registry = new ModelRegistry(config.INFERENCE_MODELS_FILE);
+  const sessions = await OnnxSessions.open(config.INFERENCE_DEVICE === 'cuda', log, config.INFERENCE_THREADS);
+  const store = runtime.stores.inference;
+  const summaries = new InferenceSummaries(runtime.redis, config.QUEUE_PREFIX);
+  const runner = new InferenceRunner(
+    store,
+    summaries,
+    registry,
+    sessions,
+    { maxBatchSize: config.INFERENCE_MAX_BATCH_SIZE, maxWaitMs: config.INFERENCE_MAX_WAIT_MS },
+    log,
+    {
+      batch: (model, size, seconds) => {
+        metrics.inferenceBatchSize.observe({ model }, size);
+        metrics.inferenceLatency.observe({ model }, seconds);
+      },
+      queueWait: (model, seconds) => metrics.inferenceQueueWait.observe({ model }, seconds),
+      item: (model, status) => metrics.inferenceItems.inc({ model, status }),
+    },
+  );
+  await runner.warm();
+  const connection = createRedis(runtime.redisUrl, { blocking: true, name: 'worker:inference' });
+  connection.on('error', () => undefined);
+  const worker = new Worker(QUEUES.inference, (job: Job<JobPayloads['inference.item']>) => runner.process(job), {
+    connection,
+    prefix: config.QUEUE_PREFIX,
+    // Enough items in hand to fill the next batch while one runs.
+    concurrency: config.INFERENCE_CONCURRENCY,
+    lockDuration: config.INFERENCE_LOCK_MS,
+    stalledInterval: config.INFERENCE_LOCK_MS,
+    maxStalledCount: 3,
+    metrics: { maxDataPoints: MetricsTime.ONE_WEEK },
+  });
+  worker.on('error', (err) => log.error({ queue: QUEUES.inference, err }, 'inference worker error'));
+  const queue = new InferenceQueue(runtime.producer, {
+    attempts: config.INFERENCE_MAX_ATTEMPTS,
+    backoffMs: 500,
+  });
+  const purge = async (): Promise<number> => {
+    let total = 0;
+    for (;;) {
+      const n = await store.purgeExpired(new Date(), PURGE_CHUNK);
+      total += n;
+      if (n < PURGE_CHUNK) return total;
+    }
+  };
+  const timers = [
+    setInterval(
+      () =>
+        void reconcileInference(
+          store,
+          queue,
+          runtime.producer.queue(QUEUES.inference),
+          config.RECONCILE_GRACE_MS,
+        ).catch((err: unknown) => log.warn({ err }, 'inference reconcile failed')),
+      config.RECONCILE_INTERVAL_MS,
+    ),
+    setInterval(
+      () => void purge().catch((err: unknown) => log.warn({ err }, 'inference purge failed')),
+      PURGE_EVERY_MS,
+    ),
+  ];
+  const stopGpuWatch = sessions.device === 'cuda' ? watchGpuUtilization(log) : () => undefined;
+  const registration = await registerWorker(runtime, 'gpu-worker', [QUEUES.inference]);
+  log.info(
+    {
+      workerId: registration.id,
+      device: sessions.device,
+      maxBatchSize: config.INFERENCE_MAX_BATCH_SIZE,
+      maxWaitMs: config.INFERENCE_MAX_WAIT_MS,
+      models: registry.list().map((m) => `${m.name}@${m.defaultVersion}`),
+    },
+    'gpu worker started',
+  );
+  return {
+    device: sessions.device,
+    runner,
+    purge,
+    async close() {
+      for (const t of timers) clearInterval(t);
+      stopGpuWatch();
+      await registration.stop();
+      await worker.close();
+      connection.disconnect();
+      await sessions.close();
+    },
+  };
 }

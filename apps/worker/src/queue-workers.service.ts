@@ -1,7 +1,7 @@
 import { Inject, Injectable, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
 import { MetricsTime, Worker, type Job, type WorkerOptions } from 'bullmq';
 import type { Redis } from 'ioredis';
-import { ALL_QUEUES, QUEUES, type QueueName } from '@baton/contracts';
+import { ALL_QUEUES, GPU_QUEUES, QUEUES, type QueueName } from '@baton/contracts';
 import { bullmqTelemetry } from '@baton/observability';
 import { collectHandlers, createRedis, PermanentJobError, type HandlerMap } from '@baton/queue';
 import { registerWorker, type Registration, type Runtime } from '@baton/runtime';
@@ -19,12 +19,12 @@ const PURGE_EVERY_MS = 3600_000;
 
 /** Which queues this process consumes: WORKER_QUEUES is `all` or a comma list of queue names. */
 export function parseWorkerQueues(value: string): QueueName[] {
-  if (value.trim() === 'all') return [...ALL_QUEUES];
+  if (value.trim() === 'all') return ALL_QUEUES.filter((q) => !GPU_QUEUES.includes(q));
   const names = value
     .split(',')
     .map((s) => s.trim())
     .filter(Boolean);
-  const unknown = names.filter((n) => !ALL_QUEUES.includes(n as QueueName));
+  const unknown = names.filter((n) => !ALL_QUEUES.includes(n as QueueName) || GPU_QUEUES.includes(n as QueueName));
   if (unknown.length > 0)
     throw new Error(
       `invalid setting WORKER_QUEUES: unknown queue(s) ${unknown.join(', ')}; known: ${ALL_QUEUES.join(', ')}`,

@@ -9,6 +9,16 @@ const int = (min: number, max: number) =>
     return n;
   });
 
+/** A duration: `7d`, `36h`, `30m`, `10s`, `500ms` or plain milliseconds; the value is in milliseconds. */
+const duration = makeValidator<number>((input) => {
+  const m = /^(\d+)(ms|s|m|h|d)?$/.exec(String(input).trim());
+  if (!m) throw new EnvError('a duration such as 7d, 36h, 30m, 10s or 500ms');
+  const units: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 };
+  const ms = Number(m[1]) * units[m[2] ?? 'ms'];
+  if (ms < 1000) throw new EnvError('a duration such as 7d, 36h, 30m, 10s or 500ms');
+  return ms;
+});
+
 /** envalid's own messages ("Invalid url: ...", 'Value "x" not in choices [...]') as what a setting expects. */
 function describeExpected(message: string): string {
   const choices = /not in choices \[(.*)\]/.exec(message);
@@ -108,6 +118,27 @@ const SPEC = {
     default: 'cpu',
     choices: ['cpu', 'cuda'],
     desc: 'ONNX Runtime execution provider for the GPU worker (falls back to cpu)',
+  }),
+  INFERENCE_MODELS_FILE: str({ default: 'models.json', desc: 'the model registry (JSON); re-read when it changes' }),
+  INFERENCE_MAX_BATCH_SIZE: int(
+    1,
+    1024,
+  )({ default: 16, desc: 'most items in one session call (models may cap lower)' }),
+  INFERENCE_MAX_WAIT_MS: int(0, 60_000)({ default: 5, desc: 'longest an item waits for its micro-batch to fill' }),
+  INFERENCE_CONCURRENCY: int(1, 10_000)({ default: 64, desc: 'items one GPU worker holds at once (>= 2x batch size)' }),
+  INFERENCE_THREADS: int(0, 256)({ default: 0, desc: 'ONNX Runtime intra-op threads per session (0: one per core)' }),
+  INFERENCE_MAX_ATTEMPTS: int(1, 20)({ default: 3, desc: 'attempts of an item whose batch the runtime fails' }),
+  INFERENCE_LOCK_MS: int(
+    1000,
+    600_000,
+  )({ default: 30_000, desc: "lock of an item in a GPU worker; a crashed worker's items run again after it" }),
+  INFERENCE_BACKLOG_LIMIT: int(
+    1,
+    100_000_000,
+  )({ default: 100_000, desc: 'waiting inference items above which submissions get 503' }),
+  RESULT_TTL: duration({
+    default: 7 * 86_400_000,
+    desc: 'how long inference results stay readable (e.g. 7d, 36h, 90s)',
   }),
   HISTORY_RETENTION_DAYS: int(
     1,

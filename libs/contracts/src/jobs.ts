@@ -28,6 +28,8 @@ export interface JobPayloads {
   'schedule.reconcile': TraceIds;
   /** Backlog and stuck-job alerts. */
   'alerts.watch': TraceIds;
+  /** One item of an inference job: claimed, micro-batched with others, its result written under (job, index). */
+  'inference.item': TraceIds & { jobId: string; tenantId: string; index: number };
 }
 export type JobName = keyof JobPayloads;
 
@@ -46,6 +48,7 @@ export const JOB_QUEUE: { readonly [K in JobName]: QueueName } = {
   'schedule.sweep': QUEUES.schedules,
   'schedule.reconcile': QUEUES.schedules,
   'alerts.watch': QUEUES.schedules,
+  'inference.item': QUEUES.inference,
 };
 
 export const JOB_NAMES = Object.keys(JOB_QUEUE) as JobName[];

@@ -8,9 +8,13 @@ export const QUEUES = {
   maintenance: 'maintenance',
   notifications: 'notifications',
   schedules: 'schedules',
+  /** One job per inference item; the GPU worker gathers them into micro-batches. */
+  inference: 'inference',
 } as const;
 export type QueueName = (typeof QUEUES)[keyof typeof QUEUES];
 export const ALL_QUEUES: readonly QueueName[] = Object.values(QUEUES);
+/** Queues only the GPU worker consumes (apps/gpu-worker); `WORKER_QUEUES=all` of apps/worker leaves them out. */
+export const GPU_QUEUES: readonly QueueName[] = [QUEUES.inference];
 
 /**
  * Holds one "seal" child per batch parent while the feeder adds the items, so the parent cannot run before the last

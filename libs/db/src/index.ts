@@ -11,3 +11,4 @@ export * from './notification.store';
 export * from './alert.store';
 export * from './schedule.store';
 export * from './heartbeat.store';
+export * from './inference.store';

@@ -64,4 +64,37 @@ export const metrics = {
     labelNames: ['reason'] as const,
     registers: [registry],
   }),
+  inferenceBatchSize: new Histogram({
+    name: 'baton_inference_batch_size',
+    help: 'Items per session call (micro-batch), by model',
+    labelNames: ['model'] as const,
+    buckets: [1, 2, 4, 8, 16, 32, 64, 128, 256],
+    registers: [registry],
+  }),
+  inferenceQueueWait: new Histogram({
+    name: 'baton_inference_queue_wait_seconds',
+    help: 'Time from an item being enqueued to a GPU worker claiming it, by model',
+    labelNames: ['model'] as const,
+    buckets: LATENCY_BUCKETS,
+    registers: [registry],
+  }),
+  inferenceLatency: new Histogram({
+    name: 'baton_inference_batch_seconds',
+    help: 'Session call latency per micro-batch, by model',
+    labelNames: ['model'] as const,
+    buckets: LATENCY_BUCKETS,
+    registers: [registry],
+  }),
+  inferenceItems: new Counter({
+    name: 'baton_inference_items_total',
+    help: 'Inference items finished, by model and status (rate() gives items/s)',
+    labelNames: ['model', 'status'] as const,
+    registers: [registry],
+  }),
+  gpuUtilization: new Gauge({
+    name: 'baton_gpu_utilization_ratio',
+    help: 'GPU utilisation (0..1) sampled from nvidia-smi; absent when inference runs on CPU',
+    labelNames: ['gpu'] as const,
+    registers: [registry],
+  }),
 };

@@ -13,6 +13,7 @@ import {
   migrateDeploy,
   PgBatchStore,
   PrismaNotificationStore,
+  PgInferenceStore,
   PrismaTaskStore,
   type PrismaClient,
 } from '@baton/db';
@@ -54,6 +55,7 @@ export interface Runtime {
     schedules: PrismaScheduleStore;
     alerts: AlertStore;
     heartbeats: HeartbeatStore;
+    inference: PgInferenceStore;
   };
   taskQueue: TaskQueue;
   batchQueue: BatchQueue;
@@ -150,6 +152,7 @@ export async function createRuntime(config: Config, opts: RuntimeOptions): Promi
       schedules: scheduleStore,
       alerts: new AlertStore(prisma),
       heartbeats: new HeartbeatStore(prisma),
+      inference: new PgInferenceStore(database.pool),
     },
     taskQueue,
     batchQueue,

@@ -1,5 +1,5 @@
 import { Inject, Injectable } from '@nestjs/common';
-import type { QueueName } from '@baton/contracts';
+import { QUEUES, type QueueName } from '@baton/contracts';
 import { BatonError, withTimeout } from '@baton/core';
 import { metrics } from '@baton/observability';
 import type { Runtime } from '@baton/runtime';
@@ -31,7 +31,8 @@ export class Backpressure {
       metrics.rejected.inc({ reason: 'overloaded' });
       throw new BatonError('overloaded', 'the queue store is unavailable; retry later', undefined, 5);
     }
-    const limit = this.runtime.config.BACKLOG_LIMIT;
+    const { config } = this.runtime;
+    const limit = queue === QUEUES.inference ? config.INFERENCE_BACKLOG_LIMIT : config.BACKLOG_LIMIT;
     if (sample.backlog <= limit) return;
     metrics.rejected.inc({ reason: 'overloaded' });
     throw new BatonError(
