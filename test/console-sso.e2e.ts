@@ -1,29 +1,13 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import { freePort, startBaton, type Harness } from './support/harness';
-import { CookieJar, signInThroughProvider, startOidcProvider, type OidcProviderHandle } from './support/oidc';
+import type { Harness } from './support/harness';
+import { CookieJar, signInThroughProvider, startBatonWithSso, type OidcProviderHandle } from './support/oidc';
 
 let h: Harness;
 let idp: OidcProviderHandle;
 
 before(async () => {
-  const port = await freePort();
-  const publicUrl = `http://127.0.0.1:${port}`;
-  idp = await startOidcProvider(`${publicUrl}/admin/login/callback`, {
-    alice: { name: 'Alice Admin', role: ['admin'] },
-    victor: { name: 'Victor Viewer', role: 'viewer' },
-    mallory: { name: 'Mallory Member', role: 'member' },
-  });
-  h = await startBaton(
-    {
-      PUBLIC_URL: publicUrl,
-      OIDC_ISSUER_URL: idp.issuer,
-      OIDC_CLIENT_ID: idp.clientId,
-      OIDC_CLIENT_SECRET: idp.clientSecret,
-      SESSION_SECRET: 'sso-test-session-secret-0123456789abcdef',
-    },
-    { worker: false, port },
-  );
+  ({ h, idp } = await startBatonWithSso({ worker: false }));
 });
 after(async () => {
   await h.close();

@@ -2,8 +2,8 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import type { Browser, Page } from 'playwright-core';
 import { launchChromium, screenshot } from './support/browser';
-import { freePort, startBaton, waitFor, type Harness } from './support/harness';
-import { startOidcProvider, type OidcProviderHandle } from './support/oidc';
+import { waitFor, type Harness } from './support/harness';
+import { startBatonWithSso, type OidcProviderHandle } from './support/oidc';
 import { startReceiver } from './support/receiver';
 
 let h: Harness;
@@ -13,23 +13,8 @@ let receiver: Awaited<ReturnType<typeof startReceiver>>;
 let failedId = '';
 
 before(async () => {
-  const port = await freePort();
-  const publicUrl = `http://127.0.0.1:${port}`;
-  idp = await startOidcProvider(`${publicUrl}/admin/login/callback`, {
-    alice: { name: 'Alice Admin', role: 'admin' },
-    victor: { name: 'Victor Viewer', role: 'viewer' },
-    mallory: { name: 'Mallory Member', role: 'member' },
-  });
-  h = await startBaton(
-    {
-      PUBLIC_URL: publicUrl,
-      OIDC_ISSUER_URL: idp.issuer,
-      OIDC_CLIENT_ID: idp.clientId,
-      OIDC_CLIENT_SECRET: idp.clientSecret,
-      SESSION_SECRET: 'browser-test-session-secret-0123456789abcdef',
-    },
-    { port },
-  );
+  ({ h, idp } = await startBatonWithSso());
+
   receiver = await startReceiver(() => ({ status: 500 }));
   browser = await launchChromium();
 });

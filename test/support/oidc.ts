@@ -1,5 +1,6 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { freePort, startBaton, type Harness } from './harness';
 
 export interface OidcUser {
   name: string;
@@ -132,4 +133,31 @@ export async function signInThroughProvider(
     };
   }
   throw new Error('sign-in did not land within 20 hops');
+}
+
+/** The people the console tests sign in as, by login at the provider. */
+export const PEOPLE: Record<string, OidcUser> = {
+  alice: { name: 'Alice Admin', role: ['admin'] },
+  victor: { name: 'Victor Viewer', role: 'viewer' },
+  mallory: { name: 'Mallory Member', role: 'member' },
+};
+
+/** Baton with single sign-on through a fresh provider: Baton's port is chosen first, since PUBLIC_URL names it. */
+export async function startBatonWithSso(
+  opts: { worker?: boolean } = {},
+): Promise<{ h: Harness; idp: OidcProviderHandle }> {
+  const port = await freePort();
+  const publicUrl = `http://127.0.0.1:${port}`;
+  const idp = await startOidcProvider(`${publicUrl}/admin/login/callback`, PEOPLE);
+  const h = await startBaton(
+    {
+      PUBLIC_URL: publicUrl,
+      OIDC_ISSUER_URL: idp.issuer,
+      OIDC_CLIENT_ID: idp.clientId,
+      OIDC_CLIENT_SECRET: idp.clientSecret,
+      SESSION_SECRET: 'sso-test-session-secret-0123456789abcdef',
+    },
+    { worker: opts.worker, port },
+  );
+  return { h, idp };
 }

@@ -7,3 +7,4 @@ export { migrateDeploy, createMigration } from './migrate/migrator';
 export * from './dead-letter.store';
 export * from './ops.store';
 export * from './batch.store';
+export * from './job-history.store';

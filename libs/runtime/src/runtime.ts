@@ -7,6 +7,7 @@ import {
   OpsStore,
   createDatabase,
   IdempotencyStore,
+  JobHistoryStore,
   migrateDeploy,
   PgBatchStore,
   PrismaTaskStore,
@@ -37,6 +38,7 @@ export interface Runtime {
     batches: PgBatchStore;
     deadLetters: DeadLetterStore;
     ops: OpsStore;
+    jobHistory: JobHistoryStore;
   };
   taskQueue: TaskQueue;
   batchQueue: BatchQueue;
@@ -100,6 +102,7 @@ export async function createRuntime(config: Config, opts: RuntimeOptions): Promi
       batches: new PgBatchStore(database.pool),
       deadLetters: new DeadLetterStore(prisma),
       ops: new OpsStore(prisma),
+      jobHistory: new JobHistoryStore(database.pool),
     },
     taskQueue: new TaskQueue(producer),
     batchQueue: new BatchQueue(producer),
