@@ -104,9 +104,18 @@ describe('console sign-in with an admin API key', () => {
     assert.equal(m.status, 403);
     assert.match(m.text, /Only admin API keys/);
     const tenantAdmin = await h.tenant('admin');
-    assert.equal((await signInWithKey(tenantAdmin.key)).status, 303);
+    const signedIn = await signInWithKey(tenantAdmin.key);
+    assert.equal(signedIn.status, 303);
+    const session = signedIn.cookies.find((c) => c.startsWith('baton_session='))!.split(';')[0];
+    assert.equal((await call('GET', '/admin/queues/api/queues', { cookie: session })).status, 200);
     assert.equal((await h.request('DELETE', `/v1/api-keys/${tenantAdmin.keyId}`, { key: h.adminKey })).status, 204);
     assert.equal((await signInWithKey(tenantAdmin.key)).status, 401);
+    const afterRevoke = await call('GET', '/admin/queues/api/queues', { cookie: session });
+    assert.equal(afterRevoke.status, 401, 'revoking the key ends the sessions it opened');
+    assert.ok(
+      afterRevoke.cookies.some((c) => c.startsWith('baton_session=;')),
+      'and clears the cookie',
+    );
     const empty = await call('POST', '/admin/login/key', { form: {} });
     assert.equal(empty.status, 401);
   });

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { Client } from 'pg';
-import { startBaton, type Harness } from './support/harness';
+import { startBaton, waitFor, type Harness } from './support/harness';
 
 let h: Harness;
 let a: { tenantId: string; key: string };
@@ -102,6 +102,42 @@ describe('execution history of every kind', () => {
     }
     const member = await h.request('GET', '/v1/jobs?kind=batch_job', { key: a.key });
     assert.equal(member.status, 403);
+  });
+
+  test('finished batches past HISTORY_RETENTION_DAYS are purged with their jobs; the rest stay', async () => {
+    const old = await h.request('POST', '/v1/batches', { key: a.key, body: { items: [{ n: 1 }, { n: 2 }] } });
+    const open = await h.request('POST', '/v1/batches', { key: a.key, body: { items: [{ n: 3 }] } });
+    const longAgo = new Date(Date.now() - 40 * 86_400_000);
+    for (const id of [old.body.id, open.body.id]) {
+      await h.runtime.prisma.batch.update({ where: { id }, data: { createdAt: longAgo } });
+    }
+    await h.runtime.prisma.batch.update({
+      where: { id: old.body.id },
+      data: { status: 'succeeded', outcome: 'all_succeeded', finishedAt: longAgo },
+    });
+    await h.startWorker();
+    try {
+      await h.runtime.producer.add('maintenance.purge', {}, { jobId: `purge-${Date.now()}` });
+      await waitFor(
+        async () => (await h.runtime.prisma.batch.count({ where: { id: old.body.id } })) === 0,
+        10_000,
+        'the purge',
+      );
+    } finally {
+      await h.stopWorker();
+    }
+    assert.equal(
+      await h.runtime.prisma.batchJob.count({ where: { batchId: old.body.id } }),
+      0,
+      'its jobs went with it',
+    );
+    assert.equal(
+      await h.runtime.prisma.batch.count({ where: { id: open.body.id } }),
+      1,
+      'an open batch stays, however old',
+    );
+    const listed = (await admin(`/v1/jobs?kind=batch_job&tenant=${a.tenantId}`)).body.data;
+    assert.ok(listed.every((j: any) => j.batchId !== old.body.id));
   });
 
   test('each batch-job history query walks an index, with no sort', async () => {

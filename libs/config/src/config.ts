@@ -92,7 +92,7 @@ const SPEC = {
     3650,
   )({
     default: 30,
-    desc: 'finished tasks and dead letters older than this are purged from Postgres',
+    desc: 'finished tasks, batches and dead letters older than this are purged from Postgres',
   }),
   // Process
   // External cluster (batches)

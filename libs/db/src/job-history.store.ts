@@ -48,4 +48,19 @@ export class JobHistoryStore {
     );
     return rows;
   }
+
+  /**
+   * Deletes up to `limit` finished batches that ended before `cutoff`, with their jobs and attempts (cascade). The
+   * created_at bound (implied by finished_at) lets the (status, created_at) index find them.
+   */
+  async purgeFinishedBatches(cutoff: Date, limit: number): Promise<number> {
+    const { rowCount } = await this.pool.query(
+      `DELETE FROM batches WHERE id IN (
+         SELECT id FROM batches
+         WHERE status IN ('succeeded', 'failed', 'cancelled') AND created_at < $1 AND finished_at < $1
+         LIMIT $2)`,
+      [cutoff, limit],
+    );
+    return rowCount ?? 0;
+  }
 }

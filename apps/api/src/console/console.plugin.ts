@@ -14,7 +14,7 @@ import { refusedPage } from './console.pages';
 import { registerOpsPage } from './ops.page';
 import { OidcClient } from './oidc.client';
 import { SessionCookies } from './session.cookies';
-import { registerSignIn } from './sign-in.routes';
+import { ADMIN_KEY_ID, adminKeySubject, registerSignIn } from './sign-in.routes';
 
 export const BOARD_PATH = '/admin/queues';
 const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
@@ -96,6 +96,11 @@ async function gate(req: FastifyRequest, reply: FastifyReply, deps: ConsoleDeps)
     if (page) return redirect(reply, `/admin/login?next=${encodeURIComponent(req.url)}`);
     throw new BatonError('unauthenticated', 'sign in to the operator console first');
   }
+  if (session.via === 'api_key' && !(await keyStillValid(session, deps))) {
+    deps.cookies.clear(reply);
+    if (page) return redirect(reply, `/admin/login?next=${encodeURIComponent(req.url)}`);
+    throw new BatonError('unauthenticated', 'the API key this session signed in with is no longer valid');
+  }
   if (!canUseConsole(session.role)) {
     const message = `${session.name} is signed in as ${session.role}; the console is for admins and viewers`;
     if (page) return html(reply.status(403), refusedPage(message));
@@ -106,6 +111,16 @@ async function gate(req: FastifyRequest, reply: FastifyReply, deps: ConsoleDeps)
   }
   req.consoleSession = session;
   boardRoles.set(req.headers, session.role);
+}
+
+/**
+ * A session signed in with an API key lasts only as long as the key: a revoked key (or a changed ADMIN_API_KEY)
+ * ends it at the next request. Console traffic is people, so one indexed lookup per request is cheap.
+ */
+async function keyStillValid(session: Session, deps: ConsoleDeps): Promise<boolean> {
+  const keyId = session.sub.slice('key:'.length);
+  if (keyId.startsWith(`${ADMIN_KEY_ID}.`)) return keyId === adminKeySubject(deps.runtime.adminApiKey);
+  return deps.runtime.stores.access.keyActive(keyId, session.role);
 }
 
 /** Pages get a redirect to sign-in; Bull Board's API, assets and any non-browser caller get a 401 envelope. */

@@ -1,9 +1,17 @@
+import { createHash } from 'node:crypto';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { canUseConsole, newSession, safeReturnPath } from '@baton/identity';
 import { html, redirect, type ConsoleDeps } from './console.http';
 import { loginPage, refusedPage } from './console.pages';
 
 type Query = Record<string, string | undefined>;
+
+/** The key id the ADMIN_API_KEY resolves to (it has no row in api_keys). */
+export const ADMIN_KEY_ID = 'key_admin';
+
+/** A session from ADMIN_API_KEY names a digest of it, so a new ADMIN_API_KEY ends the sessions of the old one. */
+export const adminKeySubject = (adminKey: string): string =>
+  `${ADMIN_KEY_ID}.${createHash('sha256').update(adminKey).digest('hex').slice(0, 16)}`;
 
 /** Sign-in and sign-out for people: /admin/login (page), .../sso and .../callback (OIDC), .../key, /admin/logout. */
 export function registerSignIn(scope: FastifyInstance, deps: ConsoleDeps): void {
@@ -64,7 +72,8 @@ export function registerSignIn(scope: FastifyInstance, deps: ConsoleDeps): void 
     const principal = secret ? await deps.keys.resolve(`Bearer ${secret}`).catch(() => null) : null;
     if (!principal) return page(reply, 401, next, 'Unknown or revoked API key.');
     if (principal.role !== 'admin') return page(reply, 403, next, 'Only admin API keys may sign in to the console.');
-    const who = { sub: `key:${principal.keyId}`, name: `API key ${principal.keyId}`, role: principal.role };
+    const keyId = principal.keyId === ADMIN_KEY_ID ? adminKeySubject(runtime.adminApiKey) : principal.keyId;
+    const who = { sub: `key:${keyId}`, name: `API key ${principal.keyId}`, role: principal.role };
     cookies.write(reply, newSession({ ...who, via: 'api_key' }, cookies.sessionTtlSeconds));
     runtime.log.info({ requestId: req.id, keyId: principal.keyId }, 'console sign-in with an API key');
     return redirect(reply, next);
