@@ -131,6 +131,10 @@ describe('the operator console in a browser', () => {
 
     await page.goto(`${h.url}/admin/queues/queue/tasks/${id}`);
     await page.getByText(id).first().waitFor({ timeout: 10_000 });
+    await page
+      .getByText(/answered 500/)
+      .first()
+      .waitFor({ timeout: 10_000 }); // the job's error, as the worker saw it
     await screenshot(page, '03-admin-failed-job');
     await clickAction(page, 'Retry');
     await page.getByRole('button', { name: 'Confirm' }).click();

@@ -251,6 +251,16 @@ describe('Bull Board actions for admins', () => {
       const later = await q.add('later', {}, { delay: 3600_000 });
       assert.equal((await put(`/${later.id}/promote`)).status, 204);
       await waitFor(async () => (await later.getState()) === 'completed', 10_000, 'the promoted job to run');
+      // Mistakes are 4xx, never 500: promoting a finished job, an unknown job or queue, a broken body.
+      assert.equal((await put(`/${later.id}/promote`)).status, 409);
+      assert.equal((await put('/no-such-job/promote')).status, 404);
+      assert.equal((await call('PUT', '/admin/queues/api/queues/nope/pause', { cookie: admin, json: {} })).status, 404);
+      const broken = await fetch(`${h.url}/admin/queues/api/queues/maintenance/${later.id}/clean`, {
+        method: 'PUT',
+        headers: { cookie: admin, 'content-type': 'application/json' },
+        body: '{broken',
+      });
+      assert.equal(broken.status, 400);
 
       const doomed = await q.add('doomed', {}, { delay: 3600_000 });
       assert.equal((await put(`/${doomed.id}/clean?queueStatus=delayed`)).status, 204);

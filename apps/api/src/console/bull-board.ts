@@ -12,6 +12,10 @@ type Routes = Parameters<FastifyAdapter['setApiRoutes']>[0];
 type BoardQueues = Parameters<FastifyAdapter['setQueues']>[0];
 type ServerAdapter = Parameters<typeof createBullBoard>[0]['serverAdapter'];
 
+/** BullMQ's refusals of a job transition (finished-errors.ts): the job is not where the action needs it. */
+const JOB_STATE_ERROR =
+  /^(Missing key for (parent )?job|Job \S+ (is not in the \w+ state|has pending dependencies|belongs to a job scheduler))/;
+
 /** The signed-in role of a board request, keyed by its headers object (the one thing Bull Board hands its handlers). */
 export const boardRoles = new WeakMap<object, Role>();
 
@@ -28,10 +32,20 @@ class RoleAwareAdapter extends FastifyAdapter {
     return super.setApiRoutes(
       routes.map((route) => ({
         ...route,
-        handler: (req) => {
-          if (!req) return route.handler(req);
-          const role = boardRoles.get(req.headers);
-          return route.handler(role && canActInConsole(role) ? req : { ...req, queues: this.readOnly });
+        handler: async (req) => {
+          const role = req && boardRoles.get(req.headers);
+          try {
+            return await route.handler(
+              req && (role && canActInConsole(role) ? req : { ...req, queues: this.readOnly }),
+            );
+          } catch (error) {
+            // An action on a job in the wrong state (promote a job that is not delayed, remove a scheduler's job)
+            // is the caller's mistake: 409 in Bull Board's own error shape, not the 500 its handler would send.
+            if (error instanceof Error && JOB_STATE_ERROR.test(error.message)) {
+              return { status: 409 as const, body: { error: { key: 'ERRORS.INVALID_STATE' }, message: error.message } };
+            }
+            throw error;
+          }
         },
       })),
     );
