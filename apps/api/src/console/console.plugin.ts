@@ -77,19 +77,25 @@ export async function registerConsole(app: NestFastifyApplication, runtime: Runt
   });
 }
 
-const isSignInPath = (path: string): boolean =>
-  path === '/admin/login' || path.startsWith('/admin/login/') || path === '/admin/logout';
+/** Open to everyone: the sign-in routes, by their route pattern (what matched, not the raw URL, decides). */
+const SIGN_IN_ROUTES = new Set([
+  '/admin/login',
+  '/admin/login/sso',
+  '/admin/login/callback',
+  '/admin/login/key',
+  '/admin/logout',
+]);
 
 /**
  * Who may pass: sign-in pages are open; everything else under /admin needs a live session of a console role, and
  * writes need an admin and must come from the console's own pages.
  */
 async function gate(req: FastifyRequest, reply: FastifyReply, deps: ConsoleDeps): Promise<void> {
-  const path = req.url.split('?')[0];
-  if (path !== '/admin' && !path.startsWith('/admin/')) return;
+  // Every route of this scope is under /admin; the matched pattern, not the raw URL, decides who may pass.
+  const path = req.routeOptions.url ?? req.url;
   void reply.header('cache-control', 'no-store');
   if (!SAFE_METHODS.has(req.method)) checkSameOrigin(req, deps.origin);
-  if (isSignInPath(path)) return;
+  if (SIGN_IN_ROUTES.has(path)) return;
   const session = deps.cookies.read(req);
   const page = wantsPage(req, path);
   if (!session) {
