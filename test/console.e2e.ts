@@ -165,6 +165,9 @@ describe('console sessions', () => {
       assert.equal(r.json.error.code, 'forbidden');
     }
     assert.equal(await h.runtime.producer.queue('tasks').isPaused(), false);
+    const views = await call('GET', '/admin', { cookie: viewer, headers: { accept: 'text/html' } });
+    assert.equal(views.status, 200, 'viewers read the operator views too');
+    assert.match(views.text, /viewer person · viewer/);
     const member = as('member');
     assert.equal((await call('GET', '/admin/queues/api/queues', { cookie: member })).status, 403);
     const page = await call('GET', '/admin', { cookie: member, headers: { accept: 'text/html' } });
