@@ -176,6 +176,10 @@ describe('console sessions', () => {
   });
 
   test('sign-out clears the cookie', async () => {
+    const ask = await call('GET', '/admin/logout');
+    assert.equal(ask.status, 200, 'a GET only asks');
+    assert.equal(ask.cookies.length, 0);
+    assert.match(ask.text, /<form method="post" action="\/admin\/logout">/);
     const r = await call('POST', '/admin/logout', { cookie: as('admin') });
     assert.equal(r.status, 303);
     assert.equal(r.headers.get('location'), '/admin/login');

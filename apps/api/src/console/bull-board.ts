@@ -63,7 +63,15 @@ export function bullBoardPlugin(producer: JobProducer, base: string): FastifyPlu
   createBullBoard({
     queues: queues.map((q) => new BullMQAdapter(q)),
     serverAdapter: adapter as unknown as ServerAdapter,
-    options: { uiConfig: { boardTitle: 'Baton queues', miscLinks: [{ text: 'Operator views', url: '/admin' }] } },
+    options: {
+      uiConfig: {
+        boardTitle: 'Baton queues',
+        miscLinks: [
+          { text: 'Operator views', url: '/admin' },
+          { text: 'Sign out', url: '/admin/logout' },
+        ],
+      },
+    },
   });
   return adapter.registerPlugin();
 }

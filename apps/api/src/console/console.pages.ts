@@ -44,6 +44,14 @@ export function loginPage(opts: { sso: boolean; keySignIn: boolean; next: string
   return layout('Sign in', `<div class="box"><h1>Baton operator console</h1>${error}${sso}${key}${none}</div>`);
 }
 
+export function signOutPage(): string {
+  return layout(
+    'Sign out',
+    `<div class="box"><h1>Sign out?</h1><form method="post" action="/admin/logout"><button type="submit">Sign out</button>
+</form><p><a href="/admin">Back to the console</a></p></div>`,
+  );
+}
+
 export function refusedPage(message: string, session?: Session): string {
   return layout(
     'Not allowed',

@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { canUseConsole, newSession, safeReturnPath } from '@baton/identity';
 import { html, redirect, type ConsoleDeps } from './console.http';
-import { loginPage, refusedPage } from './console.pages';
+import { loginPage, refusedPage, signOutPage } from './console.pages';
 
 type Query = Record<string, string | undefined>;
 
@@ -78,6 +78,9 @@ export function registerSignIn(scope: FastifyInstance, deps: ConsoleDeps): void 
     runtime.log.info({ requestId: req.id, keyId: principal.keyId }, 'console sign-in with an API key');
     return redirect(reply, next);
   });
+
+  // Bull Board's menu can only link (GET): this page asks, and the form signs out (POST, from this site).
+  scope.get('/admin/logout', (_req, reply) => html(reply, signOutPage()));
 
   scope.post('/admin/logout', (_req, reply) => {
     cookies.clear(reply);
