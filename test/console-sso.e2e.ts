@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import type { Harness } from './support/harness';
+import { freePort, startBaton, type Harness } from './support/harness';
 import { CookieJar, signInThroughProvider, startBatonWithSso, type OidcProviderHandle } from './support/oidc';
 
 let h: Harness;
@@ -112,5 +112,28 @@ describe('single sign-on through a real OpenID Connect provider', () => {
     );
     assert.equal(denied.status, 401);
     assert.match(await denied.text(), /said no: &lt;b&gt;no&lt;\/b&gt;/, 'escaped');
+  });
+});
+
+describe('single sign-on with the provider away', () => {
+  test('the sign-in page says so, with the API-key fallback, and Baton runs on', async () => {
+    const port = await freePort();
+    const away = await startBaton(
+      {
+        PUBLIC_URL: 'http://127.0.0.1:1',
+        OIDC_ISSUER_URL: `http://127.0.0.1:${port}`,
+        OIDC_CLIENT_ID: 'baton',
+        SESSION_SECRET: 'sso-away-session-secret-0123456789abcdef',
+      },
+      { worker: false },
+    );
+    try {
+      const r = await fetch(`${away.url}/admin/login/sso?next=/admin`, { redirect: 'manual' });
+      assert.equal(r.status, 503);
+      assert.match(await r.text(), /cannot be reached\. Try again shortly, or sign in with an admin API key/);
+      assert.equal((await away.request('GET', '/healthz')).status, 200);
+    } finally {
+      await away.close();
+    }
   });
 });

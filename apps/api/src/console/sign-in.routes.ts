@@ -27,9 +27,16 @@ export function registerSignIn(scope: FastifyInstance, deps: ConsoleDeps): void 
   scope.get('/admin/login/sso', async (req: FastifyRequest<{ Querystring: Query }>, reply) => {
     const next = safeReturnPath(req.query.next);
     if (!oidc) return page(reply, 404, next, 'Single sign-on is not configured here.');
-    const { url, flow } = await oidc.start(next);
-    cookies.writeFlow(reply, flow);
-    return redirect(reply, url);
+    let started;
+    try {
+      started = await oidc.start(next);
+    } catch (error) {
+      runtime.log.warn({ requestId: req.id, reason: (error as Error).message }, 'single sign-on unavailable');
+      const alternative = keySignIn ? ' Try again shortly, or sign in with an admin API key.' : ' Try again shortly.';
+      return page(reply, 503, next, `The sign-in provider cannot be reached.${alternative}`);
+    }
+    cookies.writeFlow(reply, started.flow);
+    return redirect(reply, started.url);
   });
 
   scope.get('/admin/login/callback', async (req: FastifyRequest<{ Querystring: Query }>, reply) => {
