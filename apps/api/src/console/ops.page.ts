@@ -14,7 +14,7 @@ const seconds = (ms: number): string => `${(ms / 1000).toFixed(1)} s`;
 /** GET /admin: the operator views (REQUIREMENTS §4) in one page, the same answers as /v1/queues and /v1/ops/*. */
 export function registerOpsPage(scope: FastifyInstance, deps: ConsoleDeps): void {
   const { runtime } = deps;
-  const handler = async (req: FastifyRequest) => {
+  const render = async (req: FastifyRequest): Promise<string> => {
     const now = Date.now();
     const [queues, pending, retries, deadLetters] = await Promise.all([
       Promise.all(ALL_QUEUES.map((name) => describeQueue(runtime.producer.queue(name), now))),
@@ -87,8 +87,8 @@ export function registerOpsPage(scope: FastifyInstance, deps: ConsoleDeps): void
         ),
       },
     ];
-    return { page: consolePage('Operator views', sections, req.consoleSession!) };
+    return consolePage('Operator views', sections, req.consoleSession!);
   };
-  scope.get('/admin', async (req, reply) => html(reply, (await handler(req)).page));
-  scope.get('/admin/', async (_req, reply) => reply.status(308).header('location', '/admin').send());
+  scope.get('/admin', async (req, reply) => html(reply, await render(req)));
+  scope.get('/admin/', (_req, reply) => reply.status(308).header('location', '/admin').send());
 }
