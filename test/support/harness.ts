@@ -74,6 +74,7 @@ export async function startBaton(
   opts: {
     worker?: boolean;
     /** e.g. to reach the fresh database through a proxy */ databaseUrl?: (url: string) => string;
+    /** listen here instead of a free port (when a setting such as PUBLIC_URL must name it) */ port?: number;
   } = {},
 ): Promise<Harness> {
   const db = await freshDatabase();
@@ -98,7 +99,7 @@ export async function startBaton(
     logger: createLogger({ level: config.LOG_LEVEL, name: 'test' }),
   });
   const api: NestFastifyApplication = await createApi(runtime);
-  await api.listen(0, '127.0.0.1');
+  await api.listen(opts.port ?? 0, '127.0.0.1');
   const url = `http://127.0.0.1:${(api.getHttpServer().address() as AddressInfo).port}`;
   let worker: INestApplicationContext | undefined = opts.worker === false ? undefined : await startWorker(runtime);
 
@@ -153,6 +154,19 @@ export async function startBaton(
       await db.drop();
     },
   };
+}
+
+/** A port nothing listens on now, to hand to startBaton when a setting must name the port up front. */
+export async function freePort(): Promise<number> {
+  const { createServer } = await import('node:net');
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address() as AddressInfo;
+      server.close(() => resolve(port));
+    });
+  });
 }
 
 /** Polls `fn` until it returns a truthy value, or fails after `timeoutMs`. */

@@ -5,6 +5,7 @@ import { metrics } from '@baton/observability';
 import type { Runtime } from '@baton/runtime';
 import { ApiModule } from './api.module';
 import { ErrorFilter } from './common/error.filter';
+import { registerConsole } from './console/console.plugin';
 import type { BatonRequest } from './common/request';
 import { batonValidationPipe } from './common/validation.pipe';
 import { NestPinoLogger } from './nest-logger';
@@ -55,6 +56,7 @@ export async function createApi(runtime: Runtime): Promise<NestFastifyApplicatio
       'request',
     );
   });
+  await registerConsole(app, runtime);
   setupOpenApi(app);
   await app.init();
   return app;

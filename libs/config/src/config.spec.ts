@@ -16,15 +16,15 @@ describe('loadConfig', () => {
 
   test('a bad value throws one line naming the variable, what it expects and what it got', () => {
     const cases: [string, string, RegExp][] = [
-      ['PORT', '70000', /^invalid setting PORT: expected a port number \(1-65535\), got "70000"$/],
-      ['TASK_CONCURRENCY', '1.5', /^invalid setting TASK_CONCURRENCY: expected an integer from 1 to 1000, got "1.5"$/],
-      ['DATABASE_URL', 'nope', /^invalid setting DATABASE_URL: expected a URL, got "nope"$/],
+      ['PORT', '70000', /invalid setting PORT: expected a port number \(1-65535\), got "70000"$/],
+      ['TASK_CONCURRENCY', '1.5', /invalid setting TASK_CONCURRENCY: expected an integer from 1 to 1000, got "1.5"$/],
+      ['DATABASE_URL', 'nope', /invalid setting DATABASE_URL: expected a URL, got "nope"$/],
       [
         'LOG_LEVEL',
         'chatty',
         /^invalid setting LOG_LEVEL: expected one of fatal, error, warn, info, debug, trace, silent, got "chatty"$/,
       ],
-      ['TRUST_PROXY', 'maybe', /^invalid setting TRUST_PROXY: expected true or false, got "maybe"$/],
+      ['TRUST_PROXY', 'maybe', /invalid setting TRUST_PROXY: expected true or false, got "maybe"$/],
     ];
     for (const [name, value, pattern] of cases) {
       assert.throws(
@@ -56,6 +56,31 @@ describe('loadConfig', () => {
     assert.throws(
       () => loadConfig({ SMTP_URL: 'http://u:hunter2@mail.example.com' }),
       (e: Error) => e instanceof ConfigError && /SMTP_URL/.test(e.message) && !e.message.includes('hunter2'),
+    );
+  });
+
+  test('single sign-on settings are checked together; secrets are never echoed', () => {
+    const sso = {
+      OIDC_ISSUER_URL: 'https://login.example.com',
+      OIDC_CLIENT_ID: 'baton',
+      PUBLIC_URL: 'https://baton.example.com',
+    };
+    assert.equal(loadConfig(sso).OIDC_ROLE_CLAIM, 'baton_role');
+    assert.equal(loadConfig({ ...sso, OIDC_ISSUER_URL: 'http://127.0.0.1:4000/oidc' }).OIDC_CLIENT_ID, 'baton');
+    const cases: [Record<string, string>, RegExp][] = [
+      [{ ...sso, OIDC_CLIENT_ID: '' }, /invalid setting OIDC_CLIENT_ID: expected a value/],
+      [{ ...sso, PUBLIC_URL: '' }, /invalid setting PUBLIC_URL: expected a value/],
+      [
+        { ...sso, OIDC_ISSUER_URL: 'http://login.example.com' },
+        /invalid setting OIDC_ISSUER_URL: expected an https URL/,
+      ],
+      [{ ...sso, OIDC_ROLE_MAP: 'ops=root' }, /invalid setting OIDC_ROLE_MAP: expected "ops=root" is not/],
+      [{ PUBLIC_URL: 'ftp://x' }, /invalid setting PUBLIC_URL: expected a URL starting http:\/\/ or https:\/\/, got "ftp:\/\/x"$/],
+    ];
+    for (const [env, pattern] of cases) assert.throws(() => loadConfig(env), pattern, JSON.stringify(env));
+    assert.throws(
+      () => loadConfig({ SESSION_SECRET: 'short-secret' }),
+      (e: Error) => /^invalid setting SESSION_SECRET: expected at least 32 characters, got 12$/.test(e.message),
     );
   });
 

@@ -1,3 +1,4 @@
+import { parseRoleMap } from '@baton/identity';
 import { bool, cleanEnv, makeValidator, port, str, url, EnvError, EnvMissingError } from 'envalid';
 
 const int = (min: number, max: number) =>
@@ -60,6 +61,23 @@ const SPEC = {
   RATE_LIMIT_PER_SECOND: int(1, 1_000_000)({ default: 200, desc: 'requests per second per API key' }),
   RATE_LIMIT_BURST: int(0, 1_000_000)({ default: 400, desc: 'extra requests a key may burst above its rate' }),
   IDEMPOTENCY_TTL_HOURS: int(24, 24 * 90)({ default: 24, desc: 'how long Idempotency-Key records are kept' }),
+  // Operator console (Bull Board at /admin/queues) and sign-in for people
+  PUBLIC_URL: str({ default: '', desc: 'URL people open Baton at (https in production): single sign-on redirects and links in notifications; empty: http://localhost:PORT' }),
+  SESSION_SECRET: str({
+    default: '',
+    desc: 'signs console session cookies (32+ chars); generated into DATA_DIR when empty',
+  }),
+  SESSION_TTL_MINUTES: int(5, 7 * 24 * 60)({ default: 480, desc: 'a console session ends this long after sign-in' }),
+  OIDC_ISSUER_URL: str({ default: '', desc: 'OpenID Connect issuer for single sign-on; empty: API-key sign-in only' }),
+  OIDC_CLIENT_ID: str({ default: '', desc: 'client id registered at the issuer (needed with OIDC_ISSUER_URL)' }),
+  OIDC_CLIENT_SECRET: str({ default: '', desc: 'client secret; empty for a public client (PKCE only)' }),
+  OIDC_SCOPES: str({ default: 'openid profile email', desc: 'scopes asked for at sign-in' }),
+  OIDC_ROLE_CLAIM: str({ default: 'baton_role', desc: 'ID token claim holding the role(s); dots walk into objects' }),
+  OIDC_ROLE_MAP: str({
+    default: '',
+    desc: 'claim value=role pairs (ops=admin,audit=viewer); empty: values are role names',
+  }),
+  CONSOLE_KEY_SIGNIN: bool({ default: true, desc: 'offer console sign-in with an admin API key' }),
   // Backpressure
   BACKLOG_LIMIT: int(
     1,
@@ -145,7 +163,7 @@ const SPEC = {
     3650,
   )({
     default: 30,
-    desc: 'finished tasks and dead letters older than this are purged from Postgres',
+    desc: 'finished tasks, batches and dead letters older than this are purged from Postgres',
   }),
   // Notifications
   WEBHOOK_ALLOW_PRIVATE_NETWORKS: bool({
@@ -154,7 +172,6 @@ const SPEC = {
   }),
   SMTP_URL: str({ default: '', desc: 'SMTP server for email notifications (smtp:// or smtps://); empty: email off' }),
   MAIL_FROM: str({ default: 'Baton <baton@localhost>', desc: 'From address of notification emails' }),
-  PUBLIC_URL: str({ default: '', desc: 'base URL of the API in notification links; empty: http://localhost:PORT' }),
   NOTIFY_MAX_ATTEMPTS: int(1, 50)({ default: 8, desc: 'attempts per delivery before it goes to dead letters' }),
   NOTIFY_BACKOFF_BASE_MS: int(1, 3_600_000)({ default: 5_000, desc: 'first delivery retry delay (full jitter)' }),
   NOTIFY_BACKOFF_MAX_MS: int(1, 86_400_000)({ default: 3_600_000, desc: 'delivery retry delay cap' }),
@@ -242,9 +259,48 @@ export function loadConfig(rawEnv: NodeJS.ProcessEnv = process.env): Config {
       throw new ConfigError(`invalid setting ${name}: expected a URL starting ${schemes}, got ${got}`);
     }
   }
+  checkSignIn(values);
   return Object.freeze({
     ...values,
     DATABASE_URL_EXPLICIT: env.DATABASE_URL !== undefined,
     REDIS_URL_EXPLICIT: env.REDIS_URL !== undefined,
   });
+}
+
+const LOOPBACK = new Set(['localhost', '127.0.0.1', '[::1]']);
+
+/** Sign-in settings that only make sense together: SSO needs a client and a public URL; secrets need length. */
+function checkSignIn(values: {
+  PUBLIC_URL: string;
+  SESSION_SECRET: string;
+  OIDC_ISSUER_URL: string;
+  OIDC_CLIENT_ID: string;
+  OIDC_ROLE_MAP: string;
+}): void {
+  // Secrets are never echoed; other values are, as loadConfig does.
+  const bad = (name: keyof typeof values, expected: string, got = JSON.stringify(values[name])): never => {
+    throw new ConfigError(`invalid setting ${name}: expected ${expected}, got ${got || 'nothing'}`);
+  };
+  const asUrl = (name: keyof typeof values, value: string): URL => {
+    try {
+      const u = new URL(value);
+      if (u.protocol === 'https:' || (u.protocol === 'http:' && LOOPBACK.has(u.hostname))) return u;
+    } catch {
+      // reported below
+    }
+    return bad(name, 'an https URL (http only on localhost)');
+  };
+  if (values.SESSION_SECRET && values.SESSION_SECRET.length < 32)
+    bad('SESSION_SECRET', 'at least 32 characters', `${values.SESSION_SECRET.length}`);
+  if (values.PUBLIC_URL) asUrl('PUBLIC_URL', values.PUBLIC_URL);
+  if (!values.OIDC_ISSUER_URL) return;
+  asUrl('OIDC_ISSUER_URL', values.OIDC_ISSUER_URL);
+  if (!values.OIDC_CLIENT_ID) bad('OIDC_CLIENT_ID', 'a value when OIDC_ISSUER_URL is set', 'nothing');
+  if (!values.PUBLIC_URL)
+    bad('PUBLIC_URL', 'a value when OIDC_ISSUER_URL is set (the sign-in callback is under it)', 'nothing');
+  try {
+    parseRoleMap(values.OIDC_ROLE_MAP);
+  } catch (error) {
+    bad('OIDC_ROLE_MAP', (error as Error).message);
+  }
 }

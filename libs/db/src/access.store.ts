@@ -66,6 +66,11 @@ export class AccessStore {
     return key ? { keyId: key.id, tenantId: key.tenantId, role: key.role, revoked: key.revokedAt !== null } : null;
   }
 
+  /** True while the key exists, is not revoked and still has this role (console sessions signed in with it). */
+  async keyActive(id: string, role: Role): Promise<boolean> {
+    return (await this.prisma.apiKey.count({ where: { id, role, revokedAt: null } })) > 0;
+  }
+
   /** Returns false when no such key exists. Revoking twice is fine. */
   async revokeKey(id: string): Promise<boolean> {
     const { count } = await this.prisma.apiKey.updateMany({

@@ -12,3 +12,4 @@ export * from './alert.store';
 export * from './schedule.store';
 export * from './heartbeat.store';
 export * from './inference.store';
+export * from './job-history.store';

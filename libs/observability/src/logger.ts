@@ -16,6 +16,13 @@ export const REDACT_PATHS = [
   '*.apiKey',
   'password',
   '*.password',
+  // Console sessions and sign-in: a cookie is a bearer credential too.
+  'cookie',
+  '*.cookie',
+  'req.headers.cookie',
+  '*["set-cookie"]',
+  '*.client_secret',
+  '*.clientSecret',
 ];
 
 /** pino JSON to stdout; service name and pid on every line, and the trace and span ids when a trace is active. */

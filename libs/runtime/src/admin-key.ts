@@ -11,16 +11,27 @@ import type { Logger } from '@baton/observability';
  * the others read the winner's, always complete.
  */
 export function loadOrCreateAdminKey(dataDir: string, log: Pick<Logger, 'warn'>): string {
-  const file = join(dataDir, 'admin-api-key');
+  return loadOrCreateSecret(dataDir, 'admin-api-key', generateApiKeySecret, log, 'ADMIN_API_KEY');
+}
+
+/** The same for any secret Baton can make up itself (the console's session key: SESSION_SECRET). */
+export function loadOrCreateSecret(
+  dataDir: string,
+  fileName: string,
+  generate: () => string,
+  log: Pick<Logger, 'warn'>,
+  setting: string,
+): string {
+  const file = join(dataDir, fileName);
   const existing = readKey(file);
   if (existing) return existing;
   mkdirSync(dataDir, { recursive: true });
   const candidate = `${file}.${process.pid}.${randomBytes(4).toString('hex')}`;
-  const secret = generateApiKeySecret();
+  const secret = generate();
   writeFileSync(candidate, `${secret}\n`, { mode: 0o600 });
   try {
     linkSync(candidate, file);
-    log.warn({ file }, 'ADMIN_API_KEY is not set; generated an admin key into this file');
+    log.warn({ file }, `${setting} is not set; generated one into this file`);
     return secret;
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;

@@ -10,6 +10,7 @@ import {
   OpsStore,
   createDatabase,
   IdempotencyStore,
+  JobHistoryStore,
   migrateDeploy,
   PgBatchStore,
   PrismaNotificationStore,
@@ -56,6 +57,7 @@ export interface Runtime {
     alerts: AlertStore;
     heartbeats: HeartbeatStore;
     inference: PgInferenceStore;
+    jobHistory: JobHistoryStore;
   };
   taskQueue: TaskQueue;
   batchQueue: BatchQueue;
@@ -153,6 +155,7 @@ export async function createRuntime(config: Config, opts: RuntimeOptions): Promi
       alerts: new AlertStore(prisma),
       heartbeats: new HeartbeatStore(prisma),
       inference: new PgInferenceStore(database.pool),
+      jobHistory: new JobHistoryStore(database.pool),
     },
     taskQueue,
     batchQueue,

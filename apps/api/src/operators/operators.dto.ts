@@ -3,8 +3,8 @@ import { IsIn, IsOptional } from 'class-validator';
 import { WORK_STATUSES } from '@baton/core';
 import { TenantPageQueryDto } from '../common/page-query.dto';
 
-/** Kinds of work whose history /v1/jobs lists (batch jobs and inference jobs join as they land). */
-export const JOB_KINDS = ['task'] as const;
+/** Kinds of work whose history /v1/jobs lists (inference jobs join as they land). */
+export const JOB_KINDS = ['task', 'batch_job'] as const;
 export const DEAD_LETTER_KINDS = ['task', 'batch_job', 'inference_item', 'delivery'] as const;
 
 export class JobsQueryDto extends TenantPageQueryDto {
@@ -45,6 +45,8 @@ export class JobDto {
   @ApiProperty() tenantId!: string;
   @ApiProperty({ enum: WORK_STATUSES }) status!: string;
   @ApiProperty({ description: 'handler, batch name or model' }) name!: string;
+  @ApiPropertyOptional({ description: 'batch jobs: their batch' }) batchId?: string;
+  @ApiPropertyOptional({ description: 'batch jobs: position in the batch' }) index?: number;
   @ApiProperty() attempts!: number;
   @ApiProperty({ format: 'date-time' }) createdAt!: string;
   @ApiPropertyOptional({ format: 'date-time' }) startedAt?: string;

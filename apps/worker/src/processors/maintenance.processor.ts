@@ -37,11 +37,24 @@ export class MaintenanceProcessor {
 
   /** Execution history is kept in Postgres for HISTORY_RETENTION_DAYS, whatever Redis keeps. */
   @JobHandler('maintenance.purge')
-  async purge(): Promise<{ tasksPurged: number; deadLettersPurged: number; notificationsPurged: number }> {
+  async purge(): Promise<{
+    tasksPurged: number;
+    deadLettersPurged: number;
+    notificationsPurged: number;
+    batchesPurged: number;
+  }> {
     const cutoff = retentionCutoff(new Date(), this.runtime.config.HISTORY_RETENTION_DAYS);
     const tasksPurged = await purgeTaskHistory(this.runtime.stores.tasks, cutoff);
     const deadLettersPurged = await this.runtime.stores.deadLetters.purgeBefore(cutoff);
     const notificationsPurged = await purgeNotificationHistory(this.runtime.stores.notifications, cutoff);
-    return { tasksPurged, deadLettersPurged, notificationsPurged };
+    // A few batches a statement: each takes its jobs (up to 100,000) and their attempts with it.
+    const BATCHES_PER_STATEMENT = 10;
+    let batchesPurged = 0;
+    for (;;) {
+      const n = await this.runtime.stores.jobHistory.purgeFinishedBatches(cutoff, BATCHES_PER_STATEMENT);
+      batchesPurged += n;
+      if (n < BATCHES_PER_STATEMENT) break;
+    }
+    return { tasksPurged, deadLettersPurged, notificationsPurged, batchesPurged };
   }
 }
