@@ -328,19 +328,31 @@ describe('firing', () => {
     });
   }
 
-  test('a target type this build cannot run fails the run with the error, not silently', async () => {
+  test('an inference target: each run submits an inference job as POST /v1/inference/jobs would', async () => {
+    const { pngBase64 } = await import('../libs/inference/src/testing/images');
     const r = await create({
       name: 'inference',
       everyMs: 3_600_000,
-      target: { type: 'inference', model: 'text-direction', input: { image: 'aGk=' } },
+      target: { type: 'inference', model: 'text-direction', input: { image: pngBase64(96, 24) } },
     });
     assert.equal(r.status, 201, JSON.stringify(r.body));
     const run = await h.request('POST', `/v1/schedules/${r.body.id}/trigger`, { key });
-    assert.equal(run.status, 202);
-    assert.equal(run.body.status, 'failed');
-    assert.equal(run.body.error.code, 'target_unavailable');
-    const events = await h.runtime.prisma.notificationEvent.findMany({ where: { subjectId: run.body.id } });
-    assert.equal(events.length, 1);
+    assert.equal(run.status, 202, JSON.stringify(run.body));
+    assert.match(run.body.targetId, /^inf_/);
+    const job = await h.request('GET', `/v1/inference/jobs/${run.body.targetId}`, { key });
+    assert.equal(job.status, 200, JSON.stringify(job.body));
+    assert.equal(job.body.model.name, 'text-direction');
+    assert.equal(job.body.counts.total, 1);
+    const bad = await create({
+      name: 'bad',
+      everyMs: 3_600_000,
+      target: { type: 'inference', model: 'nope', input: {} },
+    });
+    assert.equal(bad.status, 400);
+    assert.ok(
+      fields(bad).some((f: string) => f.startsWith('target.')),
+      JSON.stringify(bad.body),
+    );
   });
 
   test('a batch target: each run creates a batch as POST /v1/batches would, and ends with it', async () => {

@@ -75,7 +75,10 @@ describe('loadConfig', () => {
         /invalid setting OIDC_ISSUER_URL: expected an https URL/,
       ],
       [{ ...sso, OIDC_ROLE_MAP: 'ops=root' }, /invalid setting OIDC_ROLE_MAP: expected "ops=root" is not/],
-      [{ PUBLIC_URL: 'ftp://x' }, /invalid setting PUBLIC_URL: expected a URL starting http:\/\/ or https:\/\/, got "ftp:\/\/x"$/],
+      [
+        { PUBLIC_URL: 'ftp://x' },
+        /invalid setting PUBLIC_URL: expected a URL starting http:\/\/ or https:\/\/, got "ftp:\/\/x"$/,
+      ],
     ];
     for (const [env, pattern] of cases) assert.throws(() => loadConfig(env), pattern, JSON.stringify(env));
     assert.throws(

@@ -62,7 +62,10 @@ const SPEC = {
   RATE_LIMIT_BURST: int(0, 1_000_000)({ default: 400, desc: 'extra requests a key may burst above its rate' }),
   IDEMPOTENCY_TTL_HOURS: int(24, 24 * 90)({ default: 24, desc: 'how long Idempotency-Key records are kept' }),
   // Operator console (Bull Board at /admin/queues) and sign-in for people
-  PUBLIC_URL: str({ default: '', desc: 'URL people open Baton at (https in production): single sign-on redirects and links in notifications; empty: http://localhost:PORT' }),
+  PUBLIC_URL: str({
+    default: '',
+    desc: 'URL people open Baton at (https in production): single sign-on redirects and links in notifications; empty: http://localhost:PORT',
+  }),
   SESSION_SECRET: str({
     default: '',
     desc: 'signs console session cookies (32+ chars); generated into DATA_DIR when empty',

@@ -133,9 +133,10 @@ export class PgBatchStore implements BatchStore {
 
   async findMany(ids: string[]): Promise<BatchRecord[]> {
     if (ids.length === 0) return [];
-    const { rows } = await this.pool.query<BatchRow>(`SELECT ${BATCH_COLUMNS} FROM batches WHERE id = ANY($1::text[])`, [
-      ids,
-    ]);
+    const { rows } = await this.pool.query<BatchRow>(
+      `SELECT ${BATCH_COLUMNS} FROM batches WHERE id = ANY($1::text[])`,
+      [ids],
+    );
     return rows.map(toBatch);
   }
 

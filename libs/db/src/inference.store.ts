@@ -82,6 +82,15 @@ export class PgInferenceStore implements InferenceStore {
     return { job: existing, created: false };
   }
 
+  async findMany(ids: string[]): Promise<InferenceJobRecord[]> {
+    if (ids.length === 0) return [];
+    const { rows } = await this.pool.query<InferenceJobRecord>(
+      `SELECT ${JOB_COLUMNS} FROM inference_jobs WHERE id = ANY($1::text[])`,
+      [ids],
+    );
+    return rows;
+  }
+
   async find(id: string, tenantId: string | null): Promise<InferenceJobRecord | null> {
     const { rows } = await this.pool.query<InferenceJobRecord>(
       `SELECT ${JOB_COLUMNS} FROM inference_jobs WHERE id = $1 AND ($2::text IS NULL OR tenant_id = $2)`,

@@ -21,9 +21,11 @@ import {
 import { createLogger, startTracing, stopTracing, type Logger } from '@baton/observability';
 import { createRedis, JobProducer } from '@baton/queue';
 import { BatchQueue, BatchService } from '@baton/batches';
+import { InferenceQueue, InferenceService, InferenceSummaries, ModelRegistry } from '@baton/inference';
 import {
   batchBodyProblems,
   BatchTarget,
+  InferenceTarget,
   inferenceBodyProblems,
   ScheduleQueue,
   TargetRegistry,
@@ -63,6 +65,8 @@ export interface Runtime {
   batchQueue: BatchQueue;
   /** The task use cases, shared by the API and by schedules whose target is a task. */
   tasks: TaskService;
+  /** The inference use cases, shared by the API and by schedules whose target is an inference job. */
+  inference: InferenceService;
   handlers: HandlerRegistry;
   scheduleQueue: ScheduleQueue;
   /** What a schedule run can start, by target type (see scheduleTargetsOf). */
@@ -129,6 +133,17 @@ export async function createRuntime(config: Config, opts: RuntimeOptions): Promi
     taskDefaults,
     log,
   );
+  const inferenceStore = new PgInferenceStore(database.pool);
+  // A bad models file stops the process at boot.
+  const models = new ModelRegistry(config.INFERENCE_MODELS_FILE);
+  const inference = new InferenceService(
+    inferenceStore,
+    new InferenceQueue(producer, { attempts: config.INFERENCE_MAX_ATTEMPTS, backoffMs: 500 }),
+    new InferenceSummaries(redis, config.QUEUE_PREFIX),
+    models,
+    { resultTtlMs: config.RESULT_TTL },
+    log,
+  );
   const batchStore = new PgBatchStore(database.pool);
   const batchQueue = new BatchQueue(producer, redis);
   const batches = new BatchService(batchStore, batchQueue, log);
@@ -154,17 +169,19 @@ export async function createRuntime(config: Config, opts: RuntimeOptions): Promi
       schedules: scheduleStore,
       alerts: new AlertStore(prisma),
       heartbeats: new HeartbeatStore(prisma),
-      inference: new PgInferenceStore(database.pool),
+      inference: inferenceStore,
       jobHistory: new JobHistoryStore(database.pool),
     },
     taskQueue,
     batchQueue,
     tasks,
+    inference,
     handlers,
     scheduleQueue,
     scheduleTargets: [
       new TaskTarget(tasks, { handlers, defaults: taskDefaults }, (ids) => scheduleStore.taskStates(ids)),
       new BatchTarget(batches, batchStore),
+      new InferenceTarget(inference, models, (ids) => inferenceStore.findMany(ids)),
     ],
     cancelChannel,
     async close() {

@@ -10,3 +10,4 @@ export * from './schedule.sweeper';
 export * from './schedule.reconciler';
 export * from './schedule.service';
 export * from './batch.target';
+export * from './inference.target';

@@ -1,6 +1,8 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import {
+  TargetUnavailableError,
+  type ScheduleTarget,
   batchBodyProblems,
   decodePattern,
   encodePattern,
@@ -120,5 +122,25 @@ describe('schedule bodies', () => {
       inferenceBodyProblems({ model: '', input: {}, inputs: [{}] }).map((d) => d.field),
       ['model', 'input'],
     );
+  });
+});
+
+const taskLike: ScheduleTarget = {
+  type: 'task',
+  validate: () => [],
+  newId: () => 'tsk_x',
+  dispatch: () => Promise.resolve(),
+  states: () => Promise.resolve(new Map()),
+  cancel: () => Promise.resolve(),
+};
+
+describe('targets by type', () => {
+  test('a known type with no implementation in this build fails with target_unavailable, never silently', () => {
+    assert.equal(registry.has('inference'), false);
+    assert.throws(
+      () => registry.get('inference'),
+      (error: unknown) => error instanceof TargetUnavailableError && error.code === 'target_unavailable',
+    );
+    assert.throws(() => new TargetRegistry([taskLike, taskLike]), /registered twice/);
   });
 });
