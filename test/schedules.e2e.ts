@@ -10,6 +10,8 @@ let other: string;
 before(async () => {
   h = await startBaton({
     SCHEDULE_SWEEP_INTERVAL_MS: '200',
+    WEBHOOK_ALLOW_PRIVATE_NETWORKS: 'true',
+    NOTIFY_DISPATCH_INTERVAL_MS: '200',
     ALERT_WATCH_INTERVAL_MS: '200',
     SCHEDULE_CATCH_UP_GRACE_MS: '1500',
     TASK_CONCURRENCY: '16',
@@ -353,6 +355,38 @@ describe('firing', () => {
       fields(bad).some((f: string) => f.startsWith('target.')),
       JSON.stringify(bad.body),
     );
+  });
+
+  test("a schedule's notify gets each run's completion, signed; bad notify is a 400 naming the field", async () => {
+    const { startReceiver } = await import('./support/receiver');
+    const { Webhook } = await import('standardwebhooks');
+    const receiver = await startReceiver(() => ({ status: 200 }));
+    try {
+      const r = await create({
+        name: 'notified',
+        everyMs: 3_600_000,
+        target: { type: 'task', handler: 'noop' },
+        notify: { webhook: { url: `${receiver.url}/runs` } },
+      });
+      assert.equal(r.status, 201, JSON.stringify(r.body));
+      assert.match(r.body.webhookSecret, /^whsec_/);
+      assert.equal(JSON.stringify(r.body.notify ?? {}).includes('whsec_'), false);
+      const run = await h.request('POST', `/v1/schedules/${r.body.id}/trigger`, { key });
+      assert.equal(run.status, 202);
+      const hit = await waitFor(() => Promise.resolve(receiver.hitsOn('/runs')[0]), 30_000, 'the run event');
+      const payload = new Webhook(r.body.webhookSecret).verify(hit.body, hit.headers as Record<string, string>) as any;
+      assert.equal(payload.type, 'schedule.run.completed');
+      const bad = await create({
+        name: 'bad',
+        everyMs: 3_600_000,
+        target: { type: 'task', handler: 'noop' },
+        notify: { webhook: { url: 'ftp://nope' } },
+      });
+      assert.equal(bad.status, 400);
+      assert.ok(fields(bad).includes('notify.webhook.url'), JSON.stringify(bad.body));
+    } finally {
+      await receiver.close();
+    }
   });
 
   test('a batch target: each run creates a batch as POST /v1/batches would, and ends with it', async () => {

@@ -41,6 +41,7 @@ const toRecord = (row: ScheduleRow): ScheduleRecord => row as unknown as Schedul
 const toData = (s: ScheduleChanges | NewSchedule) => ({
   ...s,
   target: s.target as Prisma.InputJsonValue | undefined,
+  notify: s.notify === undefined ? undefined : s.notify === null ? Prisma.DbNull : (s.notify as Prisma.InputJsonValue),
 });
 
 /**

@@ -19,6 +19,7 @@ const FIELDS = [
   'expectedDurationMs',
   'priority',
   'paused',
+  'notify',
 ] as const;
 const KIND_FIELDS = ['cron', 'everyMs', 'runAt'] as const;
 
@@ -112,6 +113,8 @@ export function planSchedule(input: ScheduleInput, ctx: ScheduleContext): NewSch
     expectedDurationMs,
     priority: priority as number,
     paused: input.paused === true,
+    // Checked (URLs, private addresses, mailboxes) by the notifications service before it gets here.
+    notify: (input.notify as Record<string, unknown> | null | undefined) ?? null,
     nextRunAt: null,
     lastScheduledFor: null,
     createdAt: ctx.createdAt,
@@ -135,6 +138,7 @@ export function scheduleInput(s: ScheduleRecord): ScheduleInput {
     expectedDurationMs: s.expectedDurationMs,
     priority: s.priority,
     paused: s.paused,
+    notify: s.notify,
   };
 }
 

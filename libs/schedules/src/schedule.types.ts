@@ -23,6 +23,8 @@ export interface ScheduleRecord {
   expectedDurationMs: number | null;
   priority: number;
   paused: boolean;
+  /** Where its runs' `schedule.run.completed` events go (API.md `notify`); null: the tenant's subscriptions only. */
+  notify: Record<string, unknown> | null;
   nextRunAt: Date | null;
   lastScheduledFor: Date | null;
   version: number;

@@ -11,7 +11,8 @@ import { AlertsQueryDto } from '../schedules/schedules.dto';
  * Alerts, newest first. Operators (admin) see every tenant's and the system's (backlog); a tenant's keys see that
  * tenant's own (its deadlines, its stuck jobs), an addition to API.md so that a team can watch its schedules.
  */
-@ApiTags('operators')
+// Not an operators-only route: a member or viewer key reads its own tenant's alerts, an admin key all of them.
+@ApiTags('alerts')
 @ApiBearerAuth()
 @Controller('v1/alerts')
 export class AlertsController {

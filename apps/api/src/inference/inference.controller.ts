@@ -17,6 +17,8 @@ import { parseSubmission, type InferenceService } from '@baton/inference';
 import { Backpressure, Caller, Idempotent, Needs, ReservedId } from '../common/access.decorators';
 import type { BatonRequest } from '../common/request';
 import { InferenceServiceProvider } from './inference-service.provider';
+import type { NotificationService } from '@baton/notifications';
+import { NotificationServiceProvider } from '../notifications/notification-service.provider';
 import { InferenceJobDto, InferenceResultDto, ModelDto, ResultsQueryDto, SubmitInferenceDto } from './inference.dto';
 
 @ApiTags('inference')
@@ -25,8 +27,11 @@ import { InferenceJobDto, InferenceResultDto, ModelDto, ResultsQueryDto, SubmitI
 export class InferenceController {
   private readonly inference: InferenceService;
 
-  constructor(provider: InferenceServiceProvider) {
+  private readonly notifications: NotificationService;
+
+  constructor(provider: InferenceServiceProvider, notifications: NotificationServiceProvider) {
     this.inference = provider.service;
+    this.notifications = notifications.service;
   }
 
   @Get('models')
@@ -39,23 +44,29 @@ export class InferenceController {
   @Post('inference/jobs')
   @HttpCode(202)
   @Needs('write')
-  @Idempotent('inference')
+  @Idempotent('inference', ['webhookSecret'])
   @Backpressure(QUEUES.inference)
   @ApiOperation({ summary: 'Submit one input or up to 10,000 to a model; the version is pinned now' })
   @ApiHeader({ name: 'Idempotency-Key', required: false })
   @ApiBody({ type: SubmitInferenceDto })
   @ApiAcceptedResponse({ type: InferenceJobDto })
-  submit(
+  async submit(
     // Checked by parseSubmission and planSubmission: a DTO would copy every input before they check it.
     @Body() body: unknown,
     @Caller() caller: Principal,
     @ReservedId() id: string | undefined,
     @Req() req: BatonRequest,
   ) {
-    return this.inference.submit(caller.tenantId, parseSubmission(body), {
-      id: id ?? newId('inference'),
-      requestId: String(req.id),
-    });
+    const submission = parseSubmission(body);
+    // `notify` is checked where every notify is; a webhook without a secret gets one, shown in this answer only.
+    const { notify, generatedSecret } = await this.notifications.prepareNotify(submission.notify);
+    const jobId = id ?? newId('inference');
+    const job = await this.inference.submit(
+      caller.tenantId,
+      { ...submission, notify: notify ?? undefined },
+      { id: jobId, requestId: String(req.id) },
+    );
+    return generatedSecret && job.id === jobId ? { ...job, webhookSecret: generatedSecret } : job;
   }
 
   @Get('inference/jobs/:id')

@@ -4,9 +4,11 @@ import type { FastifyReply } from 'fastify';
 import { isId, notFound, tenantScope, type Page, type Principal } from '@baton/core';
 import type { RunView, ScheduleAnswer, ScheduleService, ScheduleView } from '@baton/schedules';
 import { Caller, Idempotent, Needs, ReservedId } from '../common/access.decorators';
+import { NotificationServiceProvider } from '../notifications/notification-service.provider';
 import { PageQueryDto } from '../common/page-query.dto';
 import { ScheduleServiceProvider } from './schedule-service.provider';
 import { ScheduleBodyDto, UpcomingQueryDto } from './schedules.dto';
+import type { NotificationService } from '@baton/notifications';
 
 const checkId = (id: string): void => {
   if (!isId('schedule', id)) throw notFound('schedule');
@@ -18,14 +20,24 @@ const checkId = (id: string): void => {
 export class SchedulesController {
   private readonly schedules: ScheduleService;
 
-  constructor(provider: ScheduleServiceProvider) {
+  private readonly notifications: NotificationService;
+
+  constructor(provider: ScheduleServiceProvider, notifications: NotificationServiceProvider) {
     this.schedules = provider.service;
+    this.notifications = notifications.service;
+  }
+
+  /** `notify` checked where every notify is; a webhook without a secret gets one (returned once). */
+  private async withNotify(body: ScheduleBodyDto): Promise<{ body: ScheduleBodyDto; generatedSecret?: string }> {
+    if (body.notify === undefined || body.notify === null) return { body };
+    const { notify, generatedSecret } = await this.notifications.prepareNotify(body.notify);
+    return { body: { ...body, notify: notify ?? undefined }, generatedSecret };
   }
 
   @Post()
   @HttpCode(201)
   @Needs('write')
-  @Idempotent('schedule')
+  @Idempotent('schedule', ['webhookSecret'])
   @ApiOperation({ summary: 'Create a schedule (cron in a time zone, fixed rate, or one-off); answers with its ETag' })
   @ApiHeader({ name: 'Idempotency-Key', required: false })
   async create(
@@ -33,8 +45,12 @@ export class SchedulesController {
     @Caller() caller: Principal,
     @ReservedId() id: string,
     @Res({ passthrough: true }) reply: FastifyReply,
-  ): Promise<ScheduleView> {
-    return withEtag(reply, await this.schedules.create(caller.tenantId, { ...body }, id));
+  ): Promise<ScheduleView & { webhookSecret?: string }> {
+    const prepared = await this.withNotify(body);
+    const schedule = withEtag(reply, await this.schedules.create(caller.tenantId, { ...prepared.body }, id));
+    return prepared.generatedSecret && schedule.id === id
+      ? { ...schedule, webhookSecret: prepared.generatedSecret }
+      : schedule;
   }
 
   @Get()
@@ -64,9 +80,14 @@ export class SchedulesController {
     @Headers('if-match') ifMatch: string | undefined,
     @Caller() caller: Principal,
     @Res({ passthrough: true }) reply: FastifyReply,
-  ): Promise<ScheduleView> {
+  ): Promise<ScheduleView & { webhookSecret?: string }> {
     checkId(id);
-    return withEtag(reply, await this.schedules.update(id, tenantScope(caller), { ...body }, ifMatch));
+    const prepared = await this.withNotify(body);
+    const schedule = withEtag(
+      reply,
+      await this.schedules.update(id, tenantScope(caller), { ...prepared.body }, ifMatch),
+    );
+    return prepared.generatedSecret ? { ...schedule, webhookSecret: prepared.generatedSecret } : schedule;
   }
 
   @Delete(':id')

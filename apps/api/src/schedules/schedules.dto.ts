@@ -9,6 +9,12 @@ import type { ScheduleInput } from '@baton/schedules';
  */
 export class ScheduleBodyDto implements ScheduleInput {
   @ApiProperty({ example: 'weekly report' }) @Allow() name?: unknown;
+  @ApiPropertyOptional({
+    description: "Where its runs' schedule.run.completed events go (an addition to API.md)",
+    example: { webhook: { url: 'https://example.com/hooks/baton' } },
+  })
+  @Allow()
+  notify?: unknown;
   @ApiPropertyOptional({ description: '5 or 6 fields (seconds first); with timezone', example: '0 0 * * 0' })
   @Allow()
   cron?: unknown;
