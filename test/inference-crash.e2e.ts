@@ -105,9 +105,22 @@ describe('an inference job survives its GPU worker being killed between writing 
     const events = await h.runtime.prisma.notificationEvent.findMany({ where: { subjectId: id } });
     assert.equal(events.length, 1);
     // The acknowledgements lost with the first worker came back as stalled jobs and ran a second time.
-    const jobs = await Promise.all(items.map((i) => queue.getJob(itemJobId(id, i.index))));
-    const repeated = jobs.filter((j) => j && (j.attemptsStarted ?? 0) + (j.stalledCounter ?? 0) >= 2).length;
+    // The job can end before the stall check has run (the killed worker's items were already written): wait for it,
+    // a few lock periods at most.
+    const repeated = await waitFor(
+      async () => {
+        const jobs = await Promise.all(items.map((i) => queue.getJob(itemJobId(id, i.index))));
+        const n = jobs.filter((j) => j && (j.attemptsStarted ?? 0) + (j.stalledCounter ?? 0) >= 2).length;
+        return n > 0 ? n : undefined;
+      },
+      30_000,
+      "the killed worker's unacknowledged items to be delivered again",
+    );
     assert.ok(repeated > 0, 'some items were delivered again after the kill');
+    // ...and running them again changed nothing: still one write per item, still one event.
+    const after = await h.runtime.prisma.inferenceItem.findMany({ where: { jobId: id } });
+    assert.deepEqual([...new Set(after.map((i) => i.attempts))], [1]);
+    assert.equal((await h.runtime.prisma.notificationEvent.findMany({ where: { subjectId: id } })).length, 1);
     t.diagnostic(`written but unacknowledged at the kill: ${writtenUnacked}; items delivered twice: ${repeated}`);
   });
 });
