@@ -12,7 +12,15 @@ let gpu: GpuWorkerHandle;
 let tenant: { tenantId: string; key: string };
 
 before(async () => {
-  h = await startBaton({ INFERENCE_MAX_BATCH_SIZE: '16', INFERENCE_MAX_WAIT_MS: '5' }, { worker: false });
+  h = await startBaton(
+    {
+      INFERENCE_MAX_BATCH_SIZE: '16',
+      INFERENCE_MAX_WAIT_MS: '5',
+      WEBHOOK_ALLOW_PRIVATE_NETWORKS: 'true',
+      NOTIFY_DISPATCH_INTERVAL_MS: '200',
+    },
+    { worker: false },
+  );
   gpu = await startGpu(h);
   tenant = await h.tenant('member');
 });
@@ -347,5 +355,37 @@ describe('bad input', () => {
       key: tenant.key,
     });
     assert.equal(badLimit.status, 400);
+  });
+});
+
+describe('notify', () => {
+  test("an inference job's notify webhook gets its completion, signed, once; a bad notify is a 400", async () => {
+    const { startReceiver } = await import('./support/receiver');
+    const { Webhook } = await import('standardwebhooks');
+    const receiver = await startReceiver(() => ({ status: 200 }));
+    await h.startWorker(); // the notifications queue
+    try {
+      const r = await submit({
+        model: 'text-direction',
+        inputs: [image(1), image(2)],
+        notify: { webhook: { url: `${receiver.url}/inference` } },
+      });
+      assert.equal(r.status, 202, JSON.stringify(r.body));
+      assert.match(r.body.webhookSecret, /^whsec_/);
+      await waitTerminal(h, tenant.key, r.body.id);
+      const hit = await waitFor(() => Promise.resolve(receiver.hitsOn('/inference')[0]), 30_000, 'the delivery');
+      const payload = new Webhook(r.body.webhookSecret).verify(hit.body, hit.headers as Record<string, string>) as any;
+      assert.equal(payload.type, 'inference.completed');
+      assert.equal(payload.data.id, r.body.id);
+      assert.equal(receiver.hitsOn('/inference').length, 1);
+      const bad = await submit({ model: 'text-direction', input: image(1), notify: { email: ['nope'] } });
+      assert.equal(bad.status, 400);
+      assert.ok(
+        bad.body.error.details.some((d: any) => d.field === 'notify.email[0]'),
+        JSON.stringify(bad.body),
+      );
+    } finally {
+      await receiver.close();
+    }
   });
 });

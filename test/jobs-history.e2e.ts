@@ -169,3 +169,45 @@ describe('execution history of every kind', () => {
     }
   });
 });
+
+describe('inference jobs in the execution history', () => {
+  test('listed with the other kinds, filtered by kind, tenant and status, each query on an index', async () => {
+    const { image } = await import('./support/inference');
+    const r = await h.request('POST', '/v1/inference/jobs', {
+      key: b.key,
+      body: { model: 'text-direction', inputs: [image(1), image(2)] },
+    });
+    assert.equal(r.status, 202, JSON.stringify(r.body));
+    const only = await admin('/v1/jobs?kind=inference_job');
+    assert.equal(only.status, 200);
+    const listed = only.body.data.find((j: any) => j.id === r.body.id);
+    assert.ok(listed, JSON.stringify(only.body));
+    assert.equal(listed.kind, 'inference_job');
+    assert.equal(listed.tenantId, b.tenantId);
+    assert.match(listed.name, /^text-direction@1 \(2 items\)$/);
+    assert.ok(
+      (await admin('/v1/jobs')).body.data.some((j: any) => j.id === r.body.id),
+      'in the list of every kind',
+    );
+    assert.equal((await admin(`/v1/jobs?kind=inference_job&tenant=${a.tenantId}`)).body.data.length, 0);
+    assert.equal((await admin('/v1/jobs?kind=inference_job&status=succeeded')).body.data.length, 0);
+
+    const db = new Client({ connectionString: h.databaseUrl });
+    await db.connect();
+    try {
+      await db.query('SET enable_seqscan = off');
+      for (const [where, args, index] of [
+        ['WHERE status = $1::"WorkStatus"', ['queued'], /inference_jobs_status_id_idx/],
+        ['WHERE tenant_id = $1', [b.tenantId], /inference_jobs_tenant_id_id_idx/],
+        ['', [], /inference_jobs_pkey/],
+      ] as [string, unknown[], RegExp][]) {
+        const rows = await db.query(`EXPLAIN SELECT id FROM inference_jobs ${where} ORDER BY id DESC LIMIT 101`, args);
+        const text = rows.rows.map((x) => x['QUERY PLAN'] as string).join('\n');
+        assert.match(text, index, text);
+        assert.doesNotMatch(text, /Sort|Seq Scan/, text);
+      }
+    } finally {
+      await db.end();
+    }
+  });
+});

@@ -15,6 +15,19 @@ export interface BatchJobHistoryRow {
   finishedAt: Date | null;
 }
 
+/** One inference job as execution history shows it. */
+export interface InferenceJobHistoryRow {
+  id: string;
+  model: string;
+  version: string;
+  total: number;
+  tenantId: string;
+  status: string;
+  createdAt: Date;
+  startedAt: Date | null;
+  finishedAt: Date | null;
+}
+
 /**
  * Execution history of batch jobs (the cluster items of every batch), newest first by id (ids sort by creation).
  * Each filter has its index: (status, id) and (tenant_id, id); with neither, the primary key is walked backwards.
@@ -62,5 +75,31 @@ export class JobHistoryStore {
       [cutoff, limit],
     );
     return rowCount ?? 0;
+  }
+
+  /** Inference jobs, newest first; (status, id) and (tenant_id, id) serve the filters, the primary key the rest. */
+  async inferenceJobs(
+    filter: { status?: string; tenantId?: string },
+    beforeId: string | undefined,
+    limit: number,
+  ): Promise<InferenceJobHistoryRow[]> {
+    const where: string[] = [];
+    const args: unknown[] = [];
+    const add = (sql: string, value: unknown) => {
+      args.push(value);
+      where.push(sql.replace('?', `$${args.length}`));
+    };
+    if (filter.status) add('status = ?::"WorkStatus"', filter.status);
+    if (filter.tenantId) add('tenant_id = ?', filter.tenantId);
+    if (beforeId) add('id < ?', beforeId);
+    args.push(limit);
+    const { rows } = await this.pool.query<InferenceJobHistoryRow>(
+      `SELECT id, model, version, total, tenant_id AS "tenantId", status::text AS status, created_at AS "createdAt",
+         started_at AS "startedAt", finished_at AS "finishedAt"
+       FROM inference_jobs ${where.length > 0 ? `WHERE ${where.join(' AND ')}` : ''}
+       ORDER BY id DESC LIMIT $${args.length}`,
+      args,
+    );
+    return rows;
   }
 }

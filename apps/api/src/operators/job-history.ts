@@ -1,5 +1,5 @@
 import { ID_PREFIX } from '@baton/core';
-import type { BatchJobHistoryRow } from '@baton/db';
+import type { BatchJobHistoryRow, InferenceJobHistoryRow } from '@baton/db';
 import type { Runtime } from '@baton/runtime';
 import type { TaskRecord } from '@baton/tasks';
 import type { JOB_KINDS, JobDto } from './operators.dto';
@@ -47,7 +47,19 @@ const batchJobAsJob = (j: BatchJobHistoryRow): JobDto => ({
   lastError: j.lastError ?? undefined,
 });
 
-/** Every kind /v1/jobs lists (inference jobs join here as they land). */
+const inferenceJobAsJob = (j: InferenceJobHistoryRow): JobDto => ({
+  id: j.id,
+  kind: 'inference_job',
+  tenantId: j.tenantId,
+  status: j.status,
+  name: `${j.model}@${j.version} (${j.total} items)`,
+  attempts: 1,
+  createdAt: j.createdAt.toISOString(),
+  startedAt: iso(j.startedAt),
+  finishedAt: iso(j.finishedAt),
+});
+
+/** Every kind /v1/jobs lists. */
 export function historySources(runtime: Runtime): Record<JobKind, HistorySource> {
   return {
     task: {
@@ -59,6 +71,11 @@ export function historySources(runtime: Runtime): Record<JobKind, HistorySource>
       prefix: ID_PREFIX.batchJob,
       list: async (filter, beforeId, limit) =>
         (await runtime.stores.jobHistory.batchJobs(filter, beforeId, limit)).map(batchJobAsJob),
+    },
+    inference_job: {
+      prefix: ID_PREFIX.inference,
+      list: async (filter, beforeId, limit) =>
+        (await runtime.stores.jobHistory.inferenceJobs(filter, beforeId, limit)).map(inferenceJobAsJob),
     },
   };
 }

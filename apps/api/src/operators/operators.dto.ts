@@ -4,7 +4,7 @@ import { WORK_STATUSES } from '@baton/core';
 import { TenantPageQueryDto } from '../common/page-query.dto';
 
 /** Kinds of work whose history /v1/jobs lists (inference jobs join as they land). */
-export const JOB_KINDS = ['task', 'batch_job'] as const;
+export const JOB_KINDS = ['task', 'batch_job', 'inference_job'] as const;
 export const DEAD_LETTER_KINDS = ['task', 'batch_job', 'inference_item', 'delivery'] as const;
 
 export class JobsQueryDto extends TenantPageQueryDto {
