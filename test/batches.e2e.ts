@@ -269,7 +269,11 @@ describe('batches on the cluster', () => {
     sim.configure({ queueMs: 10, runMs: 1500 });
     const r = await submit({ items: items(40), policy: quick() });
     await waitFor(async () => (await get(r.body.id)).body.counts.running > 0, 10_000, 'items running');
+    // Redis comes back empty (a restart without persistence, a failover to an empty replica) while the worker is
+    // reconnecting. A flush under a worker that keeps stepping the very same jobs is not covered yet (see the note).
+    await h.stopWorker();
     await dropPrefix(TEST_REDIS_URL, h.prefix);
+    await h.startWorker();
     const { runtime } = h;
     const reconciler = new BatchReconciler(
       runtime.stores.batches,
