@@ -6,6 +6,7 @@ import {
   canonicalJson,
   canTransition,
   countsAddUp,
+  endedPercent,
   decideIdempotency,
   decodeCursor,
   encodeCursor,
@@ -65,6 +66,10 @@ describe('status rules', () => {
     });
     assert.equal(countsAddUp(counts({ total: 3, succeeded: 2, failed: 1 })), true);
     assert.equal(countsAddUp(counts({ total: 3, succeeded: 2 })), false);
+    assert.equal(endedPercent(counts({ total: 3, queued: 1, succeeded: 1, failed: 1 })), 66);
+    assert.equal(endedPercent(counts({ total: 4, running: 4 })), 0);
+    assert.equal(endedPercent(counts({ total: 2, cancelled: 1, succeeded: 1 })), 100);
+    assert.equal(endedPercent(counts({ total: 0 })), 100);
   });
 });
 

@@ -27,6 +27,10 @@ export interface Counts {
   cancelled: number;
 }
 
+/** The share of a unit's items that ended (succeeded, failed or cancelled), 0–100: its progress. */
+export const endedPercent = (c: Counts): number =>
+  c.total === 0 ? 100 : Math.floor(((c.succeeded + c.failed + c.cancelled) * 100) / c.total);
+
 export const countsAddUp = (c: Counts): boolean =>
   c.queued + c.running + c.succeeded + c.failed + c.cancelled === c.total;
 

@@ -1,4 +1,4 @@
-import type { Pool, PoolClient } from 'pg';
+import type { Pool } from 'pg';
 import {
   batchCompletionKey,
   batchStatus,
@@ -13,6 +13,7 @@ import {
   type RollupResult,
 } from '@baton/batches';
 import { Coalescer, newId, type Counts } from '@baton/core';
+import { inTransaction, retryDeadlock } from './pg-transaction';
 
 const BATCH_COLUMNS = `id, tenant_id AS "tenantId", name, status::text AS status, outcome::text AS outcome, priority,
   policy, dedupe, notify, total, queued, running, succeeded, failed, cancelled, generation,
@@ -35,8 +36,6 @@ const toBatch = ({ total, queued, running, succeeded, failed, cancelled, ...rest
 const BATCHING = { maxBatch: 500, maxConcurrent: 2 };
 /** Failed jobs listed in a completion event (for emails and webhooks); the API lists all of them. */
 const FAILED_IN_EVENT = 20;
-/** Deadlocks between two merged statements touching the same batches in another order: retried at once. */
-const DEADLOCK = '40P01';
 
 interface Finish {
   id: string;
@@ -90,7 +89,7 @@ export class PgBatchStore implements BatchStore {
   }
 
   async create(batch: NewBatch): Promise<{ batch: BatchRecord; created: boolean }> {
-    return this.transaction(async (db) => {
+    return inTransaction(this.pool, async (db) => {
       const { rows } = await db.query<BatchRow>(
         `INSERT INTO batches (id, tenant_id, name, priority, policy, dedupe, notify, total, queued)
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $8) ON CONFLICT (id) DO NOTHING RETURNING ${BATCH_COLUMNS}`,
@@ -206,7 +205,7 @@ export class PgBatchStore implements BatchStore {
   }
 
   async requestCancel(batchId: string, tenantId: string | null) {
-    return this.transaction(async (db) => {
+    return inTransaction(this.pool, async (db) => {
       const { rows } = await db.query<BatchRow>(
         `UPDATE batches SET cancel_requested_at = COALESCE(cancel_requested_at, now())
          WHERE id = $1 AND ($2::text IS NULL OR tenant_id = $2) RETURNING ${BATCH_COLUMNS}`,
@@ -249,7 +248,7 @@ export class PgBatchStore implements BatchStore {
   }
 
   async reopenFailed(batchId: string, tenantId: string | null): Promise<BatchRecord | null> {
-    return this.transaction(async (db) => {
+    return inTransaction(this.pool, async (db) => {
       const { rows } = await db.query<BatchRow>(
         `UPDATE batches SET generation = generation + 1, status = 'running', outcome = NULL, finished_at = NULL,
            fed_at = NULL, cancel_requested_at = NULL, queued = queued + failed, failed = 0
@@ -269,7 +268,7 @@ export class PgBatchStore implements BatchStore {
   }
 
   async rollup(batchId: string, generation: number): Promise<RollupResult | null> {
-    return this.transaction(async (db) => {
+    return inTransaction(this.pool, async (db) => {
       const locked = await db.query<BatchRow>(`SELECT ${BATCH_COLUMNS} FROM batches WHERE id = $1 FOR UPDATE`, [
         batchId,
       ]);
@@ -404,30 +403,5 @@ export class PgBatchStore implements BatchStore {
       seen.add(i.id);
       return first && changed.has(i.id);
     });
-  }
-
-  private async transaction<T>(work: (db: PoolClient) => Promise<T>): Promise<T> {
-    const db = await this.pool.connect();
-    try {
-      await db.query('BEGIN');
-      const result = await work(db);
-      await db.query('COMMIT');
-      return result;
-    } catch (error) {
-      await db.query('ROLLBACK').catch(() => undefined);
-      throw error;
-    } finally {
-      db.release();
-    }
-  }
-}
-
-async function retryDeadlock<T>(run: () => Promise<T>): Promise<T> {
-  for (let tries = 1; ; tries++) {
-    try {
-      return await run();
-    } catch (error) {
-      if ((error as { code?: string }).code !== DEADLOCK || tries >= 3) throw error;
-    }
   }
 }

@@ -1,5 +1,6 @@
 import type { Pool, PoolClient } from 'pg';
 import { Coalescer, newId } from '@baton/core';
+import { inTransaction } from './pg-transaction';
 import {
   inferenceCompletionKey,
   toInferenceJobView,
@@ -18,7 +19,6 @@ const JOB_COLUMNS = `id, tenant_id AS "tenantId", model, version, status::text A
 
 /** Hot-path statements are merged across concurrent items (see Coalescer): one round trip for many. */
 const BATCHING = { maxBatch: 500, maxConcurrent: 2 };
-const DEADLOCK = '40P01';
 
 interface ClaimRow {
   jobId: string;
@@ -42,7 +42,7 @@ export class PgInferenceStore implements InferenceStore {
   }
 
   async create(job: NewInferenceJob): Promise<{ job: InferenceJobRecord; created: boolean }> {
-    const inserted = await this.transaction(async (client) => {
+    const inserted = await inTransaction(this.pool, async (client) => {
       const { rows } = await client.query<InferenceJobRecord>(
         `INSERT INTO inference_jobs (id, tenant_id, model, version, priority, notify, total, queued, created_at,
                                      expires_at)
@@ -118,7 +118,7 @@ export class PgInferenceStore implements InferenceStore {
   }
 
   async cancel(id: string, tenantId: string | null): Promise<InferenceJobRecord | null> {
-    const changed = await this.transaction(async (client) => {
+    const changed = await inTransaction(this.pool, async (client) => {
       // The job row first, then its items: the order completions take too, so the two never deadlock.
       const locked = await client.query(
         `SELECT id FROM inference_jobs WHERE id = $1 AND ($2::text IS NULL OR tenant_id = $2)
@@ -238,7 +238,7 @@ export class PgInferenceStore implements InferenceStore {
       const key = `${o.jobId}/${o.index}`;
       return seen.has(key) ? false : (seen.add(key), true);
     });
-    const jobs = await this.transaction(async (client) => {
+    const jobs = await inTransaction(this.pool, async (client) => {
       await client.query(`SELECT id FROM inference_jobs WHERE id = ANY($1::text[]) ORDER BY id FOR UPDATE`, [
         [...new Set(unique.map((o) => o.jobId))],
       ]);
@@ -302,22 +302,5 @@ export class PgInferenceStore implements InferenceStore {
         ended.map((j) => JSON.stringify(toInferenceJobView(j))),
       ],
     );
-  }
-
-  private async transaction<T>(fn: (client: PoolClient) => Promise<T>): Promise<T> {
-    for (let attempt = 1; ; attempt++) {
-      const client = await this.pool.connect();
-      try {
-        await client.query('BEGIN');
-        const result = await fn(client);
-        await client.query('COMMIT');
-        return result;
-      } catch (error) {
-        await client.query('ROLLBACK').catch(() => undefined);
-        if ((error as { code?: string }).code !== DEADLOCK || attempt >= 3) throw error;
-      } finally {
-        client.release();
-      }
-    }
   }
 }

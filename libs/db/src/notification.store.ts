@@ -1,4 +1,4 @@
-import type { Pool, PoolClient } from 'pg';
+import type { Pool } from 'pg';
 import { newId, SYSTEM_TENANT_ID } from '@baton/core';
 import type {
   AttemptResult,
@@ -16,6 +16,7 @@ import type {
 import { displayTarget, parseNotify } from '@baton/notifications';
 import { Prisma, type PrismaClient } from './prisma';
 import { DELIVERY_COLUMNS, notifyOfSubjects } from './notification.sql';
+import { inTransaction } from './pg-transaction';
 
 const RESPONSE_MAX = 2_000;
 
@@ -68,7 +69,7 @@ export class PrismaNotificationStore implements NotificationStore {
   ) {}
 
   async dispatch(limit: number, resolve: ResolveTargets): Promise<{ events: number; deliveries: DeliveryRecord[] }> {
-    return this.transaction(async (client) => {
+    return inTransaction(this.pool, async (client) => {
       // SKIP LOCKED: dispatchers running side by side take different rows; none waits for another.
       const { rows: events } = await client.query<OutboxEvent>(
         `SELECT id, tenant_id AS "tenantId", type, subject_type AS "subjectType", subject_id AS "subjectId", payload,
@@ -257,20 +258,5 @@ export class PrismaNotificationStore implements NotificationStore {
       FROM notification_deliveries d JOIN notification_events e ON e.id = d.event_id
       WHERE ${Prisma.join(where, ' AND ')} ORDER BY d.id DESC LIMIT ${limit}`;
     return rows.map(deliveryView);
-  }
-
-  private async transaction<T>(fn: (client: PoolClient) => Promise<T>): Promise<T> {
-    const client = await this.pool.connect();
-    try {
-      await client.query('BEGIN');
-      const result = await fn(client);
-      await client.query('COMMIT');
-      return result;
-    } catch (error) {
-      await client.query('ROLLBACK').catch(() => undefined);
-      throw error;
-    } finally {
-      client.release();
-    }
   }
 }

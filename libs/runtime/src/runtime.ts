@@ -18,7 +18,7 @@ import {
   PrismaTaskStore,
   type PrismaClient,
 } from '@baton/db';
-import { createLogger, startTracing, stopTracing, type Logger } from '@baton/observability';
+import { createLogger, stopTracing, type Logger } from '@baton/observability';
 import { createRedis, JobProducer } from '@baton/queue';
 import { BatchQueue, BatchService } from '@baton/batches';
 import { InferenceQueue, InferenceService, InferenceSummaries, ModelRegistry } from '@baton/inference';
@@ -84,9 +84,6 @@ export interface RuntimeOptions {
 }
 
 export async function createRuntime(config: Config, opts: RuntimeOptions): Promise<Runtime> {
-  // First: the HTTP instrumentation must be in place before any server or client is made.
-  if (config.TRACING_ENABLED)
-    startTracing({ serviceName: `baton-${opts.name}`, otlpEndpoint: config.TRACING_OTLP_URL });
   const log = opts.logger ?? createLogger({ level: config.LOG_LEVEL, name: opts.name });
   const infoLine = (msg: string, extra?: object): void => log.warn(extra ?? {}, msg);
   const redisInfra = await ensureRedis({ url: config.REDIS_URL, dataDir: config.DATA_DIR, log: infoLine });

@@ -1,17 +1,11 @@
 import { parseBatchRequest, type BatchRecord, type BatchService } from '@baton/batches';
-import { BatonError, newId, type ErrorDetail } from '@baton/core';
+import { endedPercent, newId, type ErrorDetail } from '@baton/core';
 import type { TargetState } from './schedule.store';
-import type { Dispatch, ScheduleTarget } from './schedule.targets';
+import { problemsOf, type Dispatch, type ScheduleTarget } from './schedule.targets';
 
 /** What a schedule run reads of the batches it started. */
 export interface BatchReader {
   findMany(ids: string[]): Promise<BatchRecord[]>;
-}
-
-/** A batch's progress for deadline predictions: the share of its jobs that ended. */
-export function batchProgress(b: Pick<BatchRecord, 'counts'>): number {
-  const { total, succeeded, failed, cancelled } = b.counts;
-  return total === 0 ? 100 : Math.floor(((succeeded + failed + cancelled) * 100) / total);
 }
 
 /** Runs of a schedule whose target is a batch: each run creates a batch through BatchService, as POST /v1/batches does. */
@@ -24,13 +18,7 @@ export class BatchTarget implements ScheduleTarget {
   ) {}
 
   validate(body: Record<string, unknown>): ErrorDetail[] {
-    try {
-      parseBatchRequest(body);
-      return [];
-    } catch (error) {
-      if (error instanceof BatonError && error.details) return error.details;
-      throw error;
-    }
+    return problemsOf(() => parseBatchRequest(body));
   }
 
   newId(): string {
@@ -51,7 +39,7 @@ export class BatchTarget implements ScheduleTarget {
           status: b.status,
           startedAt: b.startedAt,
           finishedAt: b.finishedAt,
-          progress: batchProgress(b),
+          progress: endedPercent(b.counts),
           error:
             b.status === 'failed'
               ? { code: b.outcome ?? 'failed', message: `${b.counts.failed} of ${b.counts.total} jobs failed` }

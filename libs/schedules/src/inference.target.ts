@@ -1,4 +1,4 @@
-import { BatonError, newId, type ErrorDetail } from '@baton/core';
+import { endedPercent, newId, type ErrorDetail } from '@baton/core';
 import {
   planSubmission,
   type InferenceJobRecord,
@@ -7,7 +7,7 @@ import {
   type SubmitInferenceInput,
 } from '@baton/inference';
 import type { TargetState } from './schedule.store';
-import type { Dispatch, ScheduleTarget } from './schedule.targets';
+import { problemsOf, type Dispatch, type ScheduleTarget } from './schedule.targets';
 
 /**
  * Runs of a schedule whose target is an inference job: each run submits through InferenceService, as
@@ -23,13 +23,7 @@ export class InferenceTarget implements ScheduleTarget {
   ) {}
 
   validate(body: Record<string, unknown>): ErrorDetail[] {
-    try {
-      planSubmission(body as unknown as SubmitInferenceInput, this.registry);
-      return [];
-    } catch (error) {
-      if (error instanceof BatonError && error.details) return error.details;
-      throw error;
-    }
+    return problemsOf(() => planSubmission(body as unknown as SubmitInferenceInput, this.registry));
   }
 
   newId(): string {
@@ -50,7 +44,7 @@ export class InferenceTarget implements ScheduleTarget {
           status: j.status,
           startedAt: j.startedAt,
           finishedAt: j.finishedAt,
-          progress: j.total === 0 ? 100 : Math.floor(((j.succeeded + j.failed + j.cancelled) * 100) / j.total),
+          progress: endedPercent(j),
           error:
             j.status === 'failed'
               ? { code: j.outcome ?? 'failed', message: `${j.failed} of ${j.total} items failed` }

@@ -1,4 +1,4 @@
-import { validationFailed, type ErrorDetail } from '@baton/core';
+import { BatonError, validationFailed, type ErrorDetail } from '@baton/core';
 import type { TargetState } from './schedule.store';
 import type { ScheduleRecord, ScheduleRunRecord, TargetSpec } from './schedule.types';
 
@@ -37,6 +37,17 @@ export interface ScheduleTarget {
   states(ids: string[]): Promise<Map<string, TargetState>>;
   /** Cancels the object (overlap `cancel_previous`). */
   cancel(id: string, tenantId: string): Promise<void>;
+}
+
+/** The fields a target's own check refuses (the details of its validation_failed), or none. */
+export function problemsOf(check: () => unknown): ErrorDetail[] {
+  try {
+    check();
+    return [];
+  } catch (error) {
+    if (error instanceof BatonError && error.details) return error.details;
+    throw error;
+  }
 }
 
 /** A run whose target type has no implementation in this build: the run fails with this code, never silently. */

@@ -1,4 +1,4 @@
-import { BatonError, newId, type ErrorDetail } from '@baton/core';
+import { newId, type ErrorDetail } from '@baton/core';
 import {
   planTask,
   type CreateTaskInput,
@@ -7,7 +7,7 @@ import {
   type TaskService,
 } from '@baton/tasks';
 import type { TargetState } from './schedule.store';
-import type { Dispatch, ScheduleTarget } from './schedule.targets';
+import { problemsOf, type Dispatch, type ScheduleTarget } from './schedule.targets';
 
 /** Runs of a schedule whose target is a task: each run creates a task through TaskService, as POST /v1/tasks does. */
 export class TaskTarget implements ScheduleTarget {
@@ -20,19 +20,15 @@ export class TaskTarget implements ScheduleTarget {
   ) {}
 
   validate(body: Record<string, unknown>, tenantId: string): ErrorDetail[] {
-    try {
+    return problemsOf(() =>
       planTask(body as unknown as CreateTaskInput, {
         id: newId('task'),
         tenantId,
         requestId: null,
         now: new Date(),
         ...this.rules,
-      });
-      return [];
-    } catch (error) {
-      if (error instanceof BatonError && error.details) return error.details;
-      throw error;
-    }
+      }),
+    );
   }
 
   newId(): string {

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { catchUp, fireTimeBefore, fireTimesAfter, parseCron, upcoming, type ScheduleTiming } from '.';
+import { planFire, fireTimeBefore, fireTimesAfter, parseCron, upcoming, type ScheduleTiming } from '.';
 
 const at = (s: string): Date => new Date(s);
 const isos = (ds: Date[]): string[] => ds.map((d) => d.toISOString());
@@ -93,79 +93,81 @@ describe('upcoming', () => {
   });
 });
 
-describe('catch-up after downtime', () => {
+describe('catch-up after downtime (planFire, the one planner the scheduler uses)', () => {
   const hourly = cron('0 * * * *');
   const base = { maxRuns: 3, createdAt: at('2026-01-01T00:00:00Z'), graceMs: 60_000 };
   const down = { lastScheduledFor: at('2026-01-05T10:00:00Z'), now: at('2026-01-05T15:30:00Z') };
   test('none skips what was missed and goes on from the next future time', () => {
-    assert.deepEqual(catchUp(hourly, { ...base, ...down, policy: 'none' }), {
-      fireNow: [],
+    assert.deepEqual(planFire(hourly, { ...base, ...down, policy: 'none' }), {
+      fire: [],
       caughtUpTo: at('2026-01-05T15:00:00Z'),
       dropped: true,
       nextAt: at('2026-01-05T16:00:00Z'),
     });
   });
   test('latest fires one run, for the most recent missed instant', () => {
-    const plan = catchUp(hourly, { ...base, ...down, policy: 'latest' });
-    assert.deepEqual(isos(plan.fireNow), ['2026-01-05T15:00:00.000Z']);
+    const plan = planFire(hourly, { ...base, ...down, policy: 'latest' });
+    assert.deepEqual(isos(plan.fire), ['2026-01-05T15:00:00.000Z']);
     assert.equal(plan.dropped, true);
   });
   test('all fires each missed run oldest first, keeping the newest maxRuns', () => {
-    const plan = catchUp(hourly, { ...base, ...down, policy: 'all' });
-    assert.deepEqual(isos(plan.fireNow), [
+    const plan = planFire(hourly, { ...base, ...down, policy: 'all' });
+    assert.deepEqual(isos(plan.fire), [
       '2026-01-05T13:00:00.000Z',
       '2026-01-05T14:00:00.000Z',
       '2026-01-05T15:00:00.000Z',
     ]);
     assert.equal(plan.dropped, true);
-    const few = catchUp(hourly, { ...base, ...down, maxRuns: 10, policy: 'all' });
-    assert.equal(few.fireNow.length, 5);
+    const few = planFire(hourly, { ...base, ...down, maxRuns: 10, policy: 'all' });
+    assert.equal(few.fire.length, 5);
     assert.equal(few.dropped, false);
   });
   test('a slightly late tick is not downtime: on-time runs fire under every policy', () => {
     const now = at('2026-01-05T11:00:20Z');
     for (const policy of ['none', 'latest', 'all'] as const) {
-      const plan = catchUp(hourly, { ...base, lastScheduledFor: at('2026-01-05T10:00:00Z'), now, policy });
-      assert.deepEqual(isos(plan.fireNow), ['2026-01-05T11:00:00.000Z'], policy);
+      const plan = planFire(hourly, { ...base, lastScheduledFor: at('2026-01-05T10:00:00Z'), now, policy });
+      assert.deepEqual(isos(plan.fire), ['2026-01-05T11:00:00.000Z'], policy);
       assert.equal(plan.dropped, false);
     }
   });
   test('before the first run, instants from creation on are due; nothing due means nothing to do', () => {
-    const plan = catchUp(every(60_000, '2026-01-01T00:00:00Z'), {
+    const plan = planFire(every(60_000, '2026-01-01T00:00:00Z'), {
       ...base,
       now: at('2026-01-01T00:02:30Z'),
       policy: 'all',
     });
-    assert.deepEqual(isos(plan.fireNow), [
+    assert.deepEqual(isos(plan.fire), [
       '2026-01-01T00:00:00.000Z',
       '2026-01-01T00:01:00.000Z',
       '2026-01-01T00:02:00.000Z',
     ]);
-    const idle = catchUp(hourly, {
+    const idle = planFire(hourly, {
       ...base,
       lastScheduledFor: at('2026-01-05T10:00:00Z'),
       now: at('2026-01-05T10:59:59Z'),
       policy: 'all',
     });
-    assert.deepEqual(idle, { fireNow: [], caughtUpTo: null, dropped: false, nextAt: at('2026-01-05T11:00:00Z') });
-    const done = catchUp(once('2026-01-01T06:00:00Z'), {
+    assert.deepEqual(idle, { fire: [], caughtUpTo: null, dropped: false, nextAt: at('2026-01-05T11:00:00Z') });
+    const done = planFire(once('2026-01-01T06:00:00Z'), {
       ...base,
       lastScheduledFor: at('2026-01-01T06:00:00Z'),
       now: at('2026-02-01T00:00:00Z'),
       policy: 'all',
     });
-    assert.deepEqual(done, { fireNow: [], caughtUpTo: null, dropped: false, nextAt: null });
+    assert.deepEqual(done, { fire: [], caughtUpTo: null, dropped: false, nextAt: null });
   });
   test('a week of every-second runs costs maxRuns steps, not 600,000', () => {
     const everySecond = cron('* * * * * *', 'America/New_York');
     const input = { ...base, lastScheduledFor: at('2026-03-01T00:00:00Z'), now: at('2026-03-08T12:00:00.500Z') };
     const started = performance.now();
     for (const policy of ['none', 'latest', 'all'] as const) {
-      const plan = catchUp(everySecond, { ...input, maxRuns: 1000, policy });
+      const plan = planFire(everySecond, { ...input, maxRuns: 1000, policy });
       assert.equal(plan.dropped, true);
       assert.equal(plan.caughtUpTo?.toISOString(), '2026-03-08T12:00:00.000Z');
       assert.equal(plan.nextAt?.toISOString(), '2026-03-08T12:00:01.000Z');
-      assert.equal(plan.fireNow.length, { none: 60, latest: 1, all: 1000 }[policy]);
+      // The 60 instants within the grace are on time and fire under every policy; then latest adds the newest
+      // missed one and all the newest maxRuns missed ones.
+      assert.equal(plan.fire.length, { none: 60, latest: 61, all: 1060 }[policy]);
     }
     assert.ok(performance.now() - started < 2_000);
   });

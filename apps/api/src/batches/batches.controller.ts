@@ -10,7 +10,6 @@ import {
   ApiTags,
 } from '@nestjs/swagger';
 import type { BatchService } from '@baton/batches';
-import type { NotificationService } from '@baton/notifications';
 import { QUEUES } from '@baton/contracts';
 import { isId, notFound, tenantScope, type Principal } from '@baton/core';
 import { Backpressure, Caller, Idempotent, Needs, ReservedId } from '../common/access.decorators';
@@ -24,11 +23,12 @@ import { BatchDto, BatchJobDto, CreateBatchDto } from './batches.dto';
 @Controller('v1/batches')
 export class BatchesController {
   private readonly batches: BatchService;
-  private readonly notifications: NotificationService;
 
-  constructor(provider: BatchServiceProvider, notifications: NotificationServiceProvider) {
+  constructor(
+    provider: BatchServiceProvider,
+    private readonly notifications: NotificationServiceProvider,
+  ) {
     this.batches = provider.service;
-    this.notifications = notifications.service;
   }
 
   @Post()
@@ -48,17 +48,12 @@ export class BatchesController {
     @Req() req: BatonRequest,
   ) {
     const fields = typeof body === 'object' && body !== null && !Array.isArray(body) ? body : undefined;
-    // `notify` is checked where every notify is (URLs, private addresses, mailboxes); a webhook without a secret
-    // gets one, shown in this answer only.
-    const { notify, generatedSecret } = await this.notifications.prepareNotify(
-      (fields as { notify?: unknown } | undefined)?.notify,
-    );
-    const batch = await this.batches.create(
-      caller.tenantId,
-      fields ? { ...fields, notify: notify ?? undefined } : body,
-      { id, requestId: String(req.id) },
-    );
-    return generatedSecret && batch.id === id ? { ...batch, webhookSecret: generatedSecret } : batch;
+    const { notify, reveal } = await this.notifications.prepare((fields as { notify?: unknown } | undefined)?.notify);
+    const batch = await this.batches.create(caller.tenantId, fields ? { ...fields, notify } : body, {
+      id,
+      requestId: String(req.id),
+    });
+    return reveal(batch, id);
   }
 
   @Get(':id')

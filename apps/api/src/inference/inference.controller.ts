@@ -17,7 +17,6 @@ import { parseSubmission, type InferenceService } from '@baton/inference';
 import { Backpressure, Caller, Idempotent, Needs, ReservedId } from '../common/access.decorators';
 import type { BatonRequest } from '../common/request';
 import { InferenceServiceProvider } from './inference-service.provider';
-import type { NotificationService } from '@baton/notifications';
 import { NotificationServiceProvider } from '../notifications/notification-service.provider';
 import { InferenceJobDto, InferenceResultDto, ModelDto, ResultsQueryDto, SubmitInferenceDto } from './inference.dto';
 
@@ -27,11 +26,11 @@ import { InferenceJobDto, InferenceResultDto, ModelDto, ResultsQueryDto, SubmitI
 export class InferenceController {
   private readonly inference: InferenceService;
 
-  private readonly notifications: NotificationService;
-
-  constructor(provider: InferenceServiceProvider, notifications: NotificationServiceProvider) {
+  constructor(
+    provider: InferenceServiceProvider,
+    private readonly notifications: NotificationServiceProvider,
+  ) {
     this.inference = provider.service;
-    this.notifications = notifications.service;
   }
 
   @Get('models')
@@ -58,15 +57,14 @@ export class InferenceController {
     @Req() req: BatonRequest,
   ) {
     const submission = parseSubmission(body);
-    // `notify` is checked where every notify is; a webhook without a secret gets one, shown in this answer only.
-    const { notify, generatedSecret } = await this.notifications.prepareNotify(submission.notify);
+    const { notify, reveal } = await this.notifications.prepare(submission.notify);
     const jobId = id ?? newId('inference');
     const job = await this.inference.submit(
       caller.tenantId,
-      { ...submission, notify: notify ?? undefined },
+      { ...submission, notify },
       { id: jobId, requestId: String(req.id) },
     );
-    return generatedSecret && job.id === jobId ? { ...job, webhookSecret: generatedSecret } : job;
+    return reveal(job, jobId);
   }
 
   @Get('inference/jobs/:id')

@@ -8,7 +8,6 @@ import { NotificationServiceProvider } from '../notifications/notification-servi
 import { PageQueryDto } from '../common/page-query.dto';
 import { ScheduleServiceProvider } from './schedule-service.provider';
 import { ScheduleBodyDto, UpcomingQueryDto } from './schedules.dto';
-import type { NotificationService } from '@baton/notifications';
 
 const checkId = (id: string): void => {
   if (!isId('schedule', id)) throw notFound('schedule');
@@ -20,18 +19,11 @@ const checkId = (id: string): void => {
 export class SchedulesController {
   private readonly schedules: ScheduleService;
 
-  private readonly notifications: NotificationService;
-
-  constructor(provider: ScheduleServiceProvider, notifications: NotificationServiceProvider) {
+  constructor(
+    provider: ScheduleServiceProvider,
+    private readonly notifications: NotificationServiceProvider,
+  ) {
     this.schedules = provider.service;
-    this.notifications = notifications.service;
-  }
-
-  /** `notify` checked where every notify is; a webhook without a secret gets one (returned once). */
-  private async withNotify(body: ScheduleBodyDto): Promise<{ body: ScheduleBodyDto; generatedSecret?: string }> {
-    if (body.notify === undefined || body.notify === null) return { body };
-    const { notify, generatedSecret } = await this.notifications.prepareNotify(body.notify);
-    return { body: { ...body, notify: notify ?? undefined }, generatedSecret };
   }
 
   @Post()
@@ -46,11 +38,8 @@ export class SchedulesController {
     @ReservedId() id: string,
     @Res({ passthrough: true }) reply: FastifyReply,
   ): Promise<ScheduleView & { webhookSecret?: string }> {
-    const prepared = await this.withNotify(body);
-    const schedule = withEtag(reply, await this.schedules.create(caller.tenantId, { ...prepared.body }, id));
-    return prepared.generatedSecret && schedule.id === id
-      ? { ...schedule, webhookSecret: prepared.generatedSecret }
-      : schedule;
+    const { notify, reveal } = await this.notifications.prepare(body.notify);
+    return reveal(withEtag(reply, await this.schedules.create(caller.tenantId, { ...body, notify }, id)), id);
   }
 
   @Get()
@@ -82,12 +71,11 @@ export class SchedulesController {
     @Res({ passthrough: true }) reply: FastifyReply,
   ): Promise<ScheduleView & { webhookSecret?: string }> {
     checkId(id);
-    const prepared = await this.withNotify(body);
-    const schedule = withEtag(
-      reply,
-      await this.schedules.update(id, tenantScope(caller), { ...prepared.body }, ifMatch),
-    );
-    return prepared.generatedSecret ? { ...schedule, webhookSecret: prepared.generatedSecret } : schedule;
+    const { notify, reveal } = await this.notifications.prepare(body.notify);
+    // Absent keeps the stored notify, null clears it.
+    const changes = { ...body, notify: body.notify === null ? null : notify };
+    const schedule = withEtag(reply, await this.schedules.update(id, tenantScope(caller), changes, ifMatch));
+    return reveal(schedule, schedule.id);
   }
 
   @Delete(':id')

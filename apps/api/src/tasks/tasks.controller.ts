@@ -2,7 +2,6 @@ import { Body, Controller, Get, HttpCode, Param, Post, Query, Req } from '@nestj
 import { ApiAcceptedResponse, ApiBearerAuth, ApiHeader, ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
 import { QUEUES } from '@baton/contracts';
 import { isId, notFound, tenantScope, type Principal } from '@baton/core';
-import type { NotificationService } from '@baton/notifications';
 import type { TaskService } from '@baton/tasks';
 import { NotificationServiceProvider } from '../notifications/notification-service.provider';
 import { TaskServiceProvider } from './task-service.provider';
@@ -16,11 +15,12 @@ import { CreateTaskDto, TaskDto } from './tasks.dto';
 @Controller('v1/tasks')
 export class TasksController {
   private readonly tasks: TaskService;
-  private readonly notifications: NotificationService;
 
-  constructor(provider: TaskServiceProvider, notifications: NotificationServiceProvider) {
+  constructor(
+    provider: TaskServiceProvider,
+    private readonly notifications: NotificationServiceProvider,
+  ) {
     this.tasks = provider.service;
-    this.notifications = notifications.service;
   }
 
   @Post()
@@ -38,14 +38,9 @@ export class TasksController {
     @ReservedId() id: string,
     @Req() req: BatonRequest,
   ): Promise<TaskDto> {
-    const { notify, generatedSecret } = await this.notifications.prepareNotify(body.notify);
-    const task = await this.tasks.create(
-      caller.tenantId,
-      { ...body, notify: notify ?? undefined },
-      { id, requestId: String(req.id) },
-    );
-    // Only a task made by this request carries the generated secret (a dedupeKey hit returns an older task).
-    return generatedSecret && task.id === id ? { ...task, webhookSecret: generatedSecret } : task;
+    const { notify, reveal } = await this.notifications.prepare(body.notify);
+    const task = await this.tasks.create(caller.tenantId, { ...body, notify }, { id, requestId: String(req.id) });
+    return reveal(task, id);
   }
 
   @Get(':id')
