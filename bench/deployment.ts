@@ -9,6 +9,8 @@ export interface Deployment {
   url: string;
   adminKey: string;
   databaseUrl: string;
+  /** Starts the worker process, for a deployment made without one (`worker: false`). */
+  startWorker?(): void;
   close(): Promise<void>;
 }
 
@@ -63,6 +65,7 @@ export async function asProcesses(
     url,
     adminKey,
     databaseUrl: db.url,
+    startWorker: opts.worker === false ? () => void start('dist/apps/worker/src/main.js') : undefined,
     async close() {
       await Promise.all(
         children.map(

@@ -11,6 +11,8 @@ import { httpClient, intFromEnv, round, runPool, table } from './support';
 
 const SCHEDULES = intFromEnv('BENCH_SCHEDULES', 1000);
 const SECONDS = intFromEnv('BENCH_SECONDS', 60);
+/** Time given to creating the schedules and starting the worker before the first fire time (more on a busy machine). */
+const SETUP_MS = intFromEnv('BENCH_SETUP_MS', 20_000);
 const TARGET_P99_MS = 100;
 
 async function main(): Promise<void> {
@@ -28,7 +30,7 @@ async function main(): Promise<void> {
     const key = await tenantKey(d);
     const http = httpClient(d.url, 32);
     // Far enough ahead that creating every schedule and starting the worker end before the first fire time.
-    const startAt = new Date(Math.ceil((Date.now() + 20_000) / 1000) * 1000);
+    const startAt = new Date(Math.ceil((Date.now() + SETUP_MS) / 1000) * 1000);
     const endAt = new Date(startAt.getTime() + (SECONDS - 1) * 1000);
     await runPool(32, SCHEDULES, async (i) => {
       const r = await http.post(
@@ -81,6 +83,17 @@ async function main(): Promise<void> {
     console.log(
       `load average (1, 5, 15 min) before ${load.before.join(', ')}; at the end ${during.join(', ')}; ${cpus().length} CPUs`,
     );
+    if (missed > 0) {
+      // Which fire times came short, and by how much: a whole instant missing points at the fire job, a few runs at
+      // single schedules.
+      const short = await db.query<{ at: Date; runs: number }>(
+        `SELECT t AS at, count(r.id)::int AS runs
+         FROM generate_series($1::timestamptz, $2::timestamptz, interval '1 second') AS t
+         LEFT JOIN schedule_runs r ON r.scheduled_for = t GROUP BY t HAVING count(r.id) < $3 ORDER BY t`,
+        [startAt, endAt, SCHEDULES],
+      );
+      console.log(`short fire times: ${short.rows.map((x) => `${x.at.toISOString()} ${x.runs}`).join('; ')}`);
+    }
     const ok = r.p99 < TARGET_P99_MS && missed === 0;
     console.log(ok ? 'target met: p99 < 100 ms, none missed' : 'target NOT met (p99 < 100 ms, none missed)');
   } finally {

@@ -99,6 +99,10 @@ describe('crashes', () => {
     });
     assert.equal(d.eventId, [...ids][0]);
     assert.equal(d.attempts, 1, 'the attempt cut short by the crash left no record: it was made again');
+    // The lease the killed worker lost is counted by the worker that took the job back (this process).
+    const metrics = (await h.request('GET', '/metrics')).body as string;
+    assert.match(metrics, /^baton_job_stalled_total\{queue="notifications"\} [1-9]/m);
+    assert.match(metrics, /^baton_notification_deliveries_total\{channel="webhook",outcome="delivered"\} [1-9]/m);
     const events = await h.runtime.prisma.notificationEvent.count({ where: { subjectId: task.body.id } });
     assert.equal(events, 1, 'no second event');
     assert.match(childLogs, /"msg":"worker started"/, 'the killed worker logged');

@@ -47,7 +47,7 @@ describe('operator endpoints', () => {
     const list = await admin('GET', '/v1/queues');
     assert.equal(list.status, 200);
     const tasks = list.body.data.find((q: { name: string }) => q.name === 'tasks');
-    assert.deepEqual(Object.keys(list.body.data[0]).sort(), [
+    const fields = [
       'active',
       'completed',
       'completedPerSecond',
@@ -58,7 +58,12 @@ describe('operator endpoints', () => {
       'oldestWaitingMs',
       'paused',
       'waiting',
-    ]);
+    ];
+    const byName = (name: string) => list.body.data.find((q: { name: string }) => q.name === name);
+    assert.deepEqual(Object.keys(byName('maintenance')).sort(), fields);
+    // A fair-shared queue adds its tenants' shares and its jobs waiting for a later time.
+    assert.deepEqual(Object.keys(tasks).sort(), [...fields, 'later', 'tenants'].sort());
+    assert.ok(tasks.tenants.some((s: { tenantId: string; waiting: number }) => s.tenantId === a.tenantId));
     assert.ok(list.body.data.some((q: { name: string }) => q.name === 'maintenance'));
     assert.equal(tasks.paused, true);
     assert.ok(tasks.waiting >= 1);

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { after, before, describe, test } from 'node:test';
 import { formatLocal } from '@baton/scheduling';
-import { startBaton, TEST_REDIS_URL, waitFor, type Harness } from './support/harness';
+import { appEnv, startBaton, waitFor, type Harness } from './support/harness';
 
 // Deadlines, the weekly worked example of REQUIREMENTS §3 with scaled-down times, stuck jobs and backlog.
 // The API and the schedules/maintenance workers run in this process; tasks run in a spawned worker process, so that
@@ -17,16 +17,11 @@ let taskWorker: ChildProcess | undefined;
 
 function spawnTaskWorker(): ChildProcess {
   const child = spawn(process.execPath, [WORKER], {
-    env: {
-      ...process.env,
-      DATABASE_URL: h.databaseUrl,
-      REDIS_URL: TEST_REDIS_URL,
-      QUEUE_PREFIX: h.prefix,
-      ADMIN_API_KEY: h.adminKey,
+    env: appEnv(h, {
       LOG_LEVEL: 'warn',
       WORKER_QUEUES: 'tasks',
       TASK_HEARTBEAT_MS: '200',
-    },
+    }),
     stdio: ['ignore', 'ignore', 'inherit'],
   });
   return child;

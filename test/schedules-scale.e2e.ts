@@ -1,12 +1,26 @@
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { after, before, describe, test } from 'node:test';
-import { startBaton, TEST_REDIS_URL, waitFor, type Harness } from './support/harness';
+import { appEnv, startBaton, waitFor, type Harness } from './support/harness';
 
 // Three worker processes against 200 one-second schedules for a minute: every expected run exactly once, with a
 // worker restarted half way. Long by design (about 90 s).
 const SCHEDULES = 200;
 const SECONDS = 60;
+// Ten timing groups of twenty (a zone does not move a fixed rate's instants, but it is part of the timing), so the
+// workers share the groups' fire jobs, and each fire job fires twenty schedules.
+const ZONES = [
+  'UTC',
+  'Europe/Berlin',
+  'Europe/London',
+  'America/New_York',
+  'America/Chicago',
+  'Asia/Tokyo',
+  'Asia/Kolkata',
+  'Australia/Sydney',
+  'America/Sao_Paulo',
+  'Africa/Nairobi',
+];
 const WORKER = 'dist/apps/worker/src/main.js';
 
 let h: Harness;
@@ -14,16 +28,11 @@ const workers = new Set<ChildProcess>();
 
 function spawnWorker(): ChildProcess {
   const child = spawn(process.execPath, [WORKER], {
-    env: {
-      ...process.env,
-      DATABASE_URL: h.databaseUrl,
-      REDIS_URL: TEST_REDIS_URL,
-      QUEUE_PREFIX: h.prefix,
-      ADMIN_API_KEY: h.adminKey,
+    env: appEnv(h, {
       LOG_LEVEL: 'warn',
       RECONCILE_INTERVAL_MS: '60000',
       DATABASE_POOL_SIZE: '8',
-    },
+    }),
     stdio: ['ignore', 'ignore', 'inherit'],
   });
   workers.add(child);
@@ -59,6 +68,7 @@ describe('no double fire, none missed', () => {
             body: {
               name: `s${i + j}`,
               everyMs: 1000,
+              timezone: ZONES[(i + j) % ZONES.length],
               startAt,
               endAt,
               overlap: 'allow',
@@ -107,6 +117,10 @@ describe('no double fire, none missed', () => {
              min(scheduled_for) AS lo, max(scheduled_for) AS hi
       FROM schedule_runs GROUP BY schedule_id`;
     assert.equal(perSchedule.length, SCHEDULES);
+    const [groups] = await pool.$queryRaw<
+      { n: number }[]
+    >`SELECT count(DISTINCT timing_group)::int AS n FROM schedules`;
+    assert.equal(groups.n, ZONES.length);
     for (const s of perSchedule) {
       assert.equal(s.n, expected, `${s.schedule_id}: ${s.n} runs`);
       assert.equal(s.distinct_times, expected);

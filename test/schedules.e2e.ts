@@ -168,16 +168,19 @@ describe('schedules API', () => {
     assert.equal(paused.body.paused, true);
     assert.equal(paused.body.nextRunAt, null);
     assert.deepEqual((await h.request('GET', `/v1/schedules/${r.body.id}/upcoming`, { key })).body.data, []);
-    assert.equal(await h.runtime.scheduleQueue.scheduled(r.body.id), null, 'no job scheduler while paused');
+    // Anchored at its own creation time, it is alone in its timing group: the group's scheduler goes with it.
+    const group = (await h.runtime.stores.schedules.find(r.body.id, null))!.timingGroup!;
+    assert.match(group, /^timing:/);
+    assert.equal(await h.runtime.scheduleQueue.scheduled(group), null, 'no job scheduler while paused');
     const resumed = await h.request('POST', `/v1/schedules/${r.body.id}/resume`, { key });
     assert.equal(resumed.body.paused, false);
-    assert.ok(await h.runtime.scheduleQueue.scheduled(r.body.id));
+    assert.ok(await h.runtime.scheduleQueue.scheduled(group));
     assert.equal((await h.request('DELETE', `/v1/schedules/${r.body.id}`, { key })).status, 204);
     assert.equal((await h.request('GET', `/v1/schedules/${r.body.id}`, { key })).status, 404);
     const again = await h.request('POST', `/v1/schedules/${r.body.id}/resume`, { key });
     assert.equal(again.status, 409);
     assert.equal(again.body.error.code, 'invalid_state');
-    assert.equal(await h.runtime.scheduleQueue.scheduled(r.body.id), null);
+    assert.equal(await h.runtime.scheduleQueue.scheduled(group), null);
   });
 
   test('create and trigger honour Idempotency-Key: one schedule, one run', async () => {
@@ -415,5 +418,146 @@ describe('firing', () => {
       bad.body.error.details.some((d: any) => d.field === 'target.items'),
       JSON.stringify(bad.body),
     );
+  });
+});
+
+describe('timing groups', () => {
+  const record = async (id: string) => (await h.runtime.stores.schedules.find(id, null))!;
+  const scheduled = (id: string) => h.runtime.scheduleQueue.scheduled(id);
+  const fireAheadMs = () => h.runtime.config.SCHEDULE_FIRE_AHEAD_MS;
+
+  test('same timing, one job scheduler; pausing one leaves the others firing; PATCH moves one to its new group', async () => {
+    const startAt = soon(1500);
+    const body = {
+      everyMs: 1000,
+      startAt,
+      endAt: new Date(startAt.getTime() + 60_000),
+      target: noop,
+      overlap: 'allow',
+    };
+    const [a, b, c] = await Promise.all(['ga', 'gb', 'gc'].map((name) => create({ ...body, name })));
+    const group = (await record(a.body.id)).timingGroup!;
+    assert.equal((await record(b.body.id)).timingGroup, group);
+    assert.equal((await record(c.body.id)).timingGroup, group);
+    assert.ok(await scheduled(group), 'the group has its job scheduler');
+    assert.equal(await scheduled(a.body.id), null, 'and no schedule has one of its own');
+    await waitFor(async () => (await runsOf(b.body.id)).length >= 2, 15_000, 'b to fire');
+
+    assert.equal((await h.request('POST', `/v1/schedules/${b.body.id}/pause`, { key })).status, 200);
+    const pausedAt = Date.now();
+    const aRuns = (await runsOf(a.body.id)).length;
+    await waitFor(async () => (await runsOf(c.body.id)).length >= aRuns + 3, 15_000, 'c to go on firing');
+    assert.ok((await runsOf(a.body.id)).length >= aRuns + 3, 'a goes on firing');
+    // A fire job reads its members when it comes due, one fire-ahead before its instant: b fires no later than that.
+    for (const run of await runsOf(b.body.id)) {
+      assert.ok(
+        Date.parse(run.scheduledFor) <= pausedAt + fireAheadMs(),
+        `b fired ${run.scheduledFor} after its pause`,
+      );
+    }
+
+    const patched = await h.request('PATCH', `/v1/schedules/${a.body.id}`, { key, body: { everyMs: 2000 } });
+    assert.equal(patched.status, 200, JSON.stringify(patched.body));
+    const patchedAt = Date.now();
+    const moved = (await record(a.body.id)).timingGroup!;
+    assert.notEqual(moved, group);
+    assert.ok(await scheduled(moved), 'its new group has a job scheduler');
+    assert.ok(await scheduled(group), 'the old one stays for c');
+    const later = await waitFor(
+      async () => {
+        const rs = (await runsOf(a.body.id)).filter((x: any) => Date.parse(x.scheduledFor) > patchedAt + fireAheadMs());
+        return rs.length >= 2 ? rs : undefined;
+      },
+      15_000,
+      'a to fire at its new rate',
+    );
+    for (const run of later) assert.equal((Date.parse(run.scheduledFor) - startAt.getTime()) % 2000, 0);
+
+    // c gone and b paused: no active member is left, and the group gives its job scheduler back.
+    assert.equal((await h.request('DELETE', `/v1/schedules/${c.body.id}`, { key })).status, 204);
+    assert.equal(await scheduled(group), null);
+    assert.equal((await h.request('POST', `/v1/schedules/${b.body.id}/resume`, { key })).status, 200);
+    const resumedAt = Date.now();
+    assert.ok(await scheduled(group), 'resuming b brings it back');
+    await waitFor(
+      async () => (await runsOf(b.body.id)).some((x: any) => Date.parse(x.scheduledFor) > resumedAt),
+      15_000,
+      'b to fire again',
+    );
+    for (const s of [a, b]) await h.request('DELETE', `/v1/schedules/${s.body.id}`, { key });
+  });
+
+  test('a fire job that read its members before the previous instant fired neither skips nor refires behind it', async () => {
+    const { ScheduleRunner, TargetRegistry } = await import('@baton/schedules');
+    await h.stopWorker(); // this test plays the group's fire jobs itself
+    try {
+      // No target registered: each run fails at once (target_unavailable), so none is open when the next one comes.
+      const runner = new ScheduleRunner(
+        h.runtime.stores.schedules,
+        new TargetRegistry([]),
+        { graceMs: 1500 },
+        h.runtime.log,
+      );
+      const startAt = soon(1500);
+      const r = await create({
+        name: 'stale read',
+        everyMs: 1000,
+        startAt,
+        endAt: new Date(startAt.getTime() + 1000),
+        timezone: 'Pacific/Chatham', // a group of its own
+        target: noop, // overlap skip, the default
+      });
+      const group = (await record(r.body.id)).timingGroup!;
+      const at = (ms: number) => new Date(startAt.getTime() + ms);
+      // Both jobs read their members now, before either instant: the second one's read cannot show the first's run.
+      const [first, second] = await Promise.all([
+        runner.fireGroup(group, { instant: at(0), horizon: at(0) }),
+        runner.fireGroup(group, { instant: at(1000), horizon: at(1000) }),
+      ]);
+      assert.deepEqual(
+        [first, second],
+        [
+          { fired: 1, skipped: 0 },
+          { fired: 1, skipped: 0 },
+        ],
+      );
+      const runs = (await runsOf(r.body.id)).map((x: any) => [x.scheduledFor, x.status, x.error?.code]);
+      assert.deepEqual(runs.sort(), [
+        [at(0).toISOString(), 'failed', 'target_unavailable'],
+        [at(1000).toISOString(), 'failed', 'target_unavailable'],
+      ]);
+      await h.request('DELETE', `/v1/schedules/${r.body.id}`, { key });
+    } finally {
+      await h.startWorker();
+    }
+  });
+
+  test('the reconciler restores a lost group scheduler and moves a schedule from before timing groups into its group', async () => {
+    const { ScheduleReconciler } = await import('@baton/schedules');
+    const reconciler = new ScheduleReconciler(h.runtime.stores.schedules, h.runtime.scheduleQueue, h.runtime.log);
+    const r = await create({ name: 'legacy', everyMs: 3_600_000, target: noop });
+    const s = await record(r.body.id);
+    const group = s.timingGroup!;
+    const pattern = h.runtime.scheduleQueue.pattern(s);
+    // As before timing groups: no group in Postgres, a job scheduler of its own in Redis.
+    await h.runtime.prisma.$executeRaw`UPDATE schedules SET timing_group = NULL WHERE id = ${s.id}`;
+    await h.runtime.scheduleQueue.remove(group);
+    await h.runtime.scheduleQueue.queue.upsertJobScheduler(
+      s.id,
+      { pattern },
+      { name: 'schedule.fire', data: { scheduleId: s.id, tenantId: s.tenantId } },
+    );
+    await reconciler.run();
+    assert.equal((await record(s.id)).timingGroup, group);
+    assert.equal(await scheduled(s.id), null, 'its own scheduler is gone');
+    assert.equal(await scheduled(group), pattern, 'its group fires it');
+    assert.ok(await h.runtime.scheduleQueue.queue.getJob(`catchup-${s.id}-${s.version}`), 'and it caught up');
+
+    // Redis lost the group's scheduler (a flush, a failover to an empty replica): it is put back.
+    await h.runtime.scheduleQueue.remove(group);
+    await reconciler.run();
+    assert.equal(await scheduled(group), pattern);
+    await h.request('DELETE', `/v1/schedules/${s.id}`, { key });
+    assert.equal(await scheduled(group), null, 'deleting its only member releases it');
   });
 });

@@ -149,9 +149,12 @@ describe('tasks end to end', () => {
   });
 
   test('the database id is the BullMQ job id', async () => {
-    const r = await submit({ handler: 'sleep', payload: { ms: 100 }, delayMs: 60_000 });
-    const job = await h.runtime.producer.queue('tasks').getJob(r.body.id);
-    assert.equal(job?.id, r.body.id);
-    assert.equal(await job?.getState(), 'delayed');
+    const r = await submit({ handler: 'sleep', payload: { ms: 1000 } });
+    const job = await waitFor(() => h.runtime.producer.queue('tasks').getJob(r.body.id), 5000, 'the job');
+    assert.equal(job.id, r.body.id);
+    // Under fair sharing (the default) a task not yet due waits in its tenant's lane, under the same id.
+    const later = await submit({ handler: 'sleep', payload: { ms: 100 }, delayMs: 60_000 });
+    assert.equal(await h.runtime.producer.queue('tasks').getJob(later.body.id), undefined);
+    assert.deepEqual(await h.runtime.fair.tasks!.holds([later.body.id]), [true]);
   });
 });

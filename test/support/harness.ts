@@ -156,6 +156,21 @@ export async function startBaton(
   };
 }
 
+/** The environment of an app process (start:worker, start:gpu-worker) sharing this harness's database and prefix. */
+export function appEnv(h: Harness, env: Record<string, string> = {}): NodeJS.ProcessEnv {
+  return {
+    ...process.env,
+    DATABASE_URL: h.databaseUrl,
+    REDIS_URL: TEST_REDIS_URL,
+    QUEUE_PREFIX: h.prefix,
+    ADMIN_API_KEY: h.adminKey,
+    // No metrics endpoint unless a test asks for one: several worker processes on one machine would compete for it.
+    METRICS_PORT: '0',
+    GPU_METRICS_PORT: '0',
+    ...env,
+  };
+}
+
 /** A port nothing listens on now, to hand to startBaton when a setting must name the port up front. */
 export async function freePort(): Promise<number> {
   const { createServer } = await import('node:net');

@@ -5,8 +5,14 @@ import { join } from 'node:path';
 import IORedis from 'ioredis';
 import { freePort } from '@baton/runtime';
 
-/** A redis-server of the test's own, on a free port, that the test may stop, flush and start again. */
-export async function startPrivateRedis(): Promise<{ url: string; start(): Promise<void>; stop(): Promise<void> }> {
+/**
+ * A redis-server of the test's own, on a free port, that the test may stop (SIGKILL), flush and start again. With
+ * `appendOnly`, it keeps an append-only file (fsync every second, Redis' default) in its directory and a restart
+ * loads it back, as a production Redis restarted after a crash does.
+ */
+export async function startPrivateRedis(
+  opts: { appendOnly?: boolean } = {},
+): Promise<{ url: string; start(): Promise<void>; stop(): Promise<void> }> {
   const port = await freePort();
   const dir = mkdtempSync(join(tmpdir(), 'baton-redis-'));
   let child: ChildProcess | undefined;
@@ -14,7 +20,9 @@ export async function startPrivateRedis(): Promise<{ url: string; start(): Promi
   const start = async () => {
     child = spawn(
       'redis-server',
-      ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', dir],
+      ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--dir', dir]
+        .concat(['--appendonly', opts.appendOnly ? 'yes' : 'no'])
+        .concat(opts.appendOnly ? ['--appendfsync', 'everysec'] : []),
       { stdio: 'ignore' },
     );
     for (let i = 0; i < 100; i++) {

@@ -1,3 +1,5 @@
+import { randomUUID } from 'node:crypto';
+import { hostname } from 'node:os';
 import { MetricsTime, Worker, type Job } from 'bullmq';
 import type { JobPayloads } from '@baton/contracts';
 import { QUEUES } from '@baton/contracts';
@@ -55,7 +57,7 @@ export async function startGpuWorker(runtime: Runtime): Promise<GpuWorkerHandle>
     },
   );
   await runner.warm();
-  const connection = createRedis(runtime.redisUrl, { blocking: true, name: 'worker:inference' });
+  const connection = createRedis(runtime.redisTarget, { blocking: true, name: 'worker:inference' });
   connection.on('error', () => undefined);
   const worker = new Worker(QUEUES.inference, (job: Job<JobPayloads['inference.item']>) => runner.process(job), {
     connection,
@@ -68,10 +70,19 @@ export async function startGpuWorker(runtime: Runtime): Promise<GpuWorkerHandle>
     metrics: { maxDataPoints: MetricsTime.ONE_WEEK },
   });
   worker.on('error', (err) => log.error({ queue: QUEUES.inference, err }, 'inference worker error'));
-  const queue = new InferenceQueue(runtime.producer, {
-    attempts: config.INFERENCE_MAX_ATTEMPTS,
-    backoffMs: 500,
-  });
+  worker.on('stalled', () => metrics.stalled.inc({ queue: QUEUES.inference }));
+  // Fair sharing: an item's slot is freed when it ends for good; this worker's concurrency sizes the window.
+  const fair = runtime.fair.inference;
+  const fairId = `${hostname()}:${process.pid}:gpu:${randomUUID()}`;
+  if (fair) {
+    fair.attach(worker);
+    fair.start(fairId, config.INFERENCE_CONCURRENCY);
+  }
+  const queue = new InferenceQueue(
+    runtime.producer,
+    { attempts: config.INFERENCE_MAX_ATTEMPTS, backoffMs: 500 },
+    runtime.fair.inference,
+  );
   const purge = async (): Promise<number> => {
     let total = 0;
     for (;;) {
@@ -116,6 +127,7 @@ export async function startGpuWorker(runtime: Runtime): Promise<GpuWorkerHandle>
       for (const t of timers) clearInterval(t);
       stopGpuWatch();
       await registration.stop();
+      await fair?.stop(fairId);
       await worker.close();
       connection.disconnect();
       await sessions.close();

@@ -20,7 +20,10 @@ export async function reconcileInference(
     for (const job of jobs) {
       const pending = await store.pendingItems(job.id);
       if (pending.length === 0) continue;
-      if (await redisQueue.getJob(itemJobId(job.id, pending[pending.length - 1]))) continue;
+      const last = itemJobId(job.id, pending[pending.length - 1]);
+      if (await redisQueue.getJob(last)) continue;
+      // Under fair sharing, items waiting for admission are in their tenant's lane, not yet in the queue.
+      if ((await queue.fair?.holds([last]))?.[0]) continue;
       await queue.enqueue(job, pending);
       requeued += pending.length;
     }

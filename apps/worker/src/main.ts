@@ -1,9 +1,15 @@
 import '@baton/observability/register'; // first: tracing hooks must precede HTTP modules
 import 'reflect-metadata';
-import { runProcess } from '@baton/runtime';
+import { runProcess, serveProcessMetrics } from '@baton/runtime';
+import { parseWorkerQueues } from './queue-workers.service';
 import { startWorker } from './worker.bootstrap';
 
 void runProcess('worker', { migrate: true }, async (runtime) => {
   const app = await startWorker(runtime);
-  return () => app.close();
+  const { METRICS_PORT, WORKER_QUEUES } = runtime.config;
+  const metricsServer = await serveProcessMetrics(runtime, METRICS_PORT, parseWorkerQueues(WORKER_QUEUES));
+  return async () => {
+    await metricsServer.close();
+    await app.close();
+  };
 });

@@ -1,12 +1,14 @@
 import { Inject, Injectable, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
 import { MetricsTime, Worker, type Job, type WorkerOptions } from 'bullmq';
-import type { Redis } from 'ioredis';
-import { ALL_QUEUES, GPU_QUEUES, QUEUES, type QueueName } from '@baton/contracts';
-import { bullmqTelemetry } from '@baton/observability';
-import { collectHandlers, createRedis, PermanentJobError, type HandlerMap } from '@baton/queue';
+import type { Cluster, Redis } from 'ioredis';
+import { hostname } from 'node:os';
+import { ALL_QUEUES, GPU_QUEUES, QUEUES, type JobPayloads, type QueueName } from '@baton/contracts';
+import type { FairQueue } from '@baton/fairness';
+import { bullmqTelemetry, metrics } from '@baton/observability';
+import { collectHandlers, createRedis, housekeepingEvery, PermanentJobError, type HandlerMap } from '@baton/queue';
 import { registerWorker, type Registration, type Runtime } from '@baton/runtime';
 import { scheduleRepeatStrategy } from '@baton/schedules';
-import { taskBackoffStrategy } from '@baton/tasks';
+import { taskBackoffStrategy, taskRetryDelay } from '@baton/tasks';
 import { BatchProcessor } from './processors/batch.processor';
 import { MaintenanceProcessor } from './processors/maintenance.processor';
 import { NotificationProcessor } from './processors/notification.processor';
@@ -68,9 +70,11 @@ function queueSettings(queue: QueueName, config: Runtime['config']): Partial<Wor
 @Injectable()
 export class QueueWorkers implements OnApplicationBootstrap, OnApplicationShutdown {
   private readonly workers: Worker[] = [];
-  private readonly connections: Redis[] = [];
+  private readonly connections: (Redis | Cluster)[] = [];
   private readonly timers: NodeJS.Timeout[] = [];
   private registration?: Registration;
+  /** Fair dispatchers this process takes part in, with the id its capacity is declared under. */
+  private readonly fairIds = new Map<FairQueue, string>();
 
   constructor(
     @Inject(RUNTIME) private readonly runtime: Runtime,
@@ -116,6 +120,7 @@ export class QueueWorkers implements OnApplicationBootstrap, OnApplicationShutdo
 
   async onApplicationShutdown(): Promise<void> {
     for (const t of this.timers) clearInterval(t);
+    await Promise.all([...this.fairIds].map(([fair, id]) => fair.stop(id)));
     await this.registration?.stop();
     // close() waits for active jobs; bounded by the caller's shutdown grace.
     await Promise.all(this.workers.map((w) => w.close()));
@@ -142,16 +147,43 @@ export class QueueWorkers implements OnApplicationBootstrap, OnApplicationShutdo
         settings: {
           // Fire times of schedules come from our rules (libs/scheduling), not from BullMQ's cron parser.
           repeatStrategy: scheduleRepeatStrategy,
-          backoffStrategy: taskBackoffStrategy({
-            baseMs: config.TASK_BACKOFF_BASE_MS,
-            maxMs: config.TASK_BACKOFF_MAX_MS,
-            jitter: 'full',
-          }),
+          // With fair sharing the retry waits in the tenant's lane (see joinFairDispatch), parked meanwhile.
+          backoffStrategy: taskBackoffStrategy(this.backoffPolicy(), !!this.runtime.fair.tasks),
         },
       },
     );
     worker.on('error', (err) => log.error({ queue, err }, 'queue worker error'));
+    // Emitted by whichever worker's stall check finds the job: counted once, wherever the lease was lost.
+    worker.on('stalled', () => metrics.stalled.inc({ queue }));
+    this.joinFairDispatch(queue, worker);
     return worker;
+  }
+
+  /**
+   * On a fair-shared queue this worker frees a job's slot when the job ends for good, re-lanes a task that waits to be
+   * retried (its backoff is spent waiting for admission, not holding a slot), and declares its concurrency.
+   */
+  private joinFairDispatch(queue: QueueName, worker: Worker): void {
+    const fair = this.runtime.fair[queue as keyof Runtime['fair']];
+    if (!fair) return;
+    const { config } = this.runtime;
+    // A task's retry waits its backoff in the lane, without its slot; other queues' retries keep theirs.
+    const relane = (job: Job) => {
+      const data = job.data as JobPayloads['task.run'];
+      const readyAt = Date.now() + taskRetryDelay(job.attemptsMade, this.backoffPolicy());
+      void fair
+        .requeue({ jobId: job.id!, tenantId: data.tenantId, priority: job.opts.priority ?? 5, readyAt })
+        .catch((err: unknown) => this.runtime.log.warn({ jobId: job.id, err }, 'retry not re-laned; the audit will'));
+    };
+    fair.attach(worker, queue === QUEUES.tasks ? relane : undefined);
+    const id = `${hostname()}:${process.pid}:${queue}`;
+    this.fairIds.set(fair, id);
+    fair.start(id, queueSettings(queue, config).concurrency ?? 1);
+  }
+
+  private backoffPolicy() {
+    const { config } = this.runtime;
+    return { baseMs: config.TASK_BACKOFF_BASE_MS, maxMs: config.TASK_BACKOFF_MAX_MS, jitter: 'full' as const };
   }
 
   private async scheduleMaintenance(): Promise<void> {
@@ -164,26 +196,29 @@ export class QueueWorkers implements OnApplicationBootstrap, OnApplicationShutdo
     await queue.upsertJobScheduler('purge', { every: PURGE_EVERY_MS }, { name: 'maintenance.purge', data: {} });
   }
 
-  /** The schedules queue's own rhythm: settle runs and watch deadlines; repair job schedulers; check alerts. */
+  /**
+   * The schedules queue's own rhythm: settle runs and watch deadlines; repair job schedulers; check alerts. The
+   * frequent ones run off the whole second, where schedules fire (housekeepingEvery).
+   */
   private async scheduleSweeps(): Promise<void> {
     const queue = this.runtime.scheduleQueue.queue;
     const { config } = this.runtime;
     const opts = { removeOnComplete: { count: 100 }, removeOnFail: { count: 100 } };
-    await queue.upsertJobScheduler(
-      'sweep',
-      { every: config.SCHEDULE_SWEEP_INTERVAL_MS },
-      { name: 'schedule.sweep', data: {}, opts },
-    );
+    await queue.upsertJobScheduler('sweep', housekeepingEvery(config.SCHEDULE_SWEEP_INTERVAL_MS), {
+      name: 'schedule.sweep',
+      data: {},
+      opts,
+    });
     await queue.upsertJobScheduler(
       'reconcile',
       { every: config.RECONCILE_INTERVAL_MS },
       { name: 'schedule.reconcile', data: {}, opts },
     );
-    await queue.upsertJobScheduler(
-      'alerts',
-      { every: config.ALERT_WATCH_INTERVAL_MS },
-      { name: 'alerts.watch', data: {}, opts },
-    );
+    await queue.upsertJobScheduler('alerts', housekeepingEvery(config.ALERT_WATCH_INTERVAL_MS), {
+      name: 'alerts.watch',
+      data: {},
+      opts,
+    });
   }
 
   private async listenForCancels(): Promise<void> {
@@ -192,8 +227,8 @@ export class QueueWorkers implements OnApplicationBootstrap, OnApplicationShutdo
     await subscriber.subscribe(this.runtime.cancelChannel);
   }
 
-  private connection(name: string): Redis {
-    const connection = createRedis(this.runtime.redisUrl, { blocking: true, name });
+  private connection(name: string): Redis | Cluster {
+    const connection = createRedis(this.runtime.redisTarget, { blocking: true, name });
     connection.on('error', () => undefined); // ioredis reconnects; BullMQ reports through 'error' above
     this.connections.push(connection);
     return connection;

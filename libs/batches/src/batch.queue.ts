@@ -1,6 +1,7 @@
 import type { Job } from 'bullmq';
-import type { Redis } from 'ioredis';
+import type { Cluster, Redis } from 'ioredis';
 import { BATCH_SEAL_QUEUE, QUEUES } from '@baton/contracts';
+import { FairQueue } from '@baton/fairness';
 import type { JobProducer } from '@baton/queue';
 import { batchFeedJobId, batchItemJobId, batchParentJobId, batchSealJobId, type BatchRecord } from './batch.types';
 
@@ -21,8 +22,10 @@ type BatchRef = Pick<BatchRecord, 'id' | 'tenantId' | 'generation' | 'priority'>
 export class BatchQueue {
   constructor(
     private readonly producer: JobProducer,
-    /** Fail-fast connection for the callback marks. */
-    private readonly redis: Redis,
+    /** Fail-fast connection for the callback marks and the reconciler's checks. */
+    private readonly redis: Redis | Cluster,
+    /** The cluster queue's fair dispatcher; absent when FAIR_QUEUES leaves the cluster out. */
+    readonly fair?: FairQueue,
   ) {}
 
   private callbackKey(clusterJobId: string): string {
@@ -87,7 +90,10 @@ export class BatchQueue {
     });
   }
 
-  /** One child per item: each ends the parent's wait for it whether it succeeds or fails for good. */
+  /**
+   * One child per item: each ends the parent's wait for it whether it succeeds or fails for good. With fair sharing
+   * on, items are added parked and wait in the tenant's lane until the dispatcher admits them to the cluster.
+   */
   async addItems(batch: BatchRef, jobIds: string[]): Promise<void> {
     if (jobIds.length === 0) return;
     const parent = {
@@ -109,9 +115,57 @@ export class BatchQueue {
           backoff: { type: 'exponential', delay: 1000 },
           removeOnComplete: true,
           removeOnFail: { age: 7 * DAY_S },
+          ...(this.fair ? FairQueue.parked() : {}),
         },
       })),
     );
+    await this.fair?.enqueue(
+      jobIds.map((batchJobId) => ({
+        jobId: batchItemJobId(batchJobId, batch.generation),
+        tenantId: batch.tenantId,
+        priority: batch.priority,
+      })),
+    );
+  }
+
+  /**
+   * Open items whose step job is not live in Redis: gone (flushed, lost with a failover), a ghost (a hash without a
+   * name, left by a script that wrote a few fields after the job was deleted under it), or failed (out of step
+   * attempts, or stalled too often). One pipelined round trip for the page.
+   */
+  async itemJobsAmiss(batch: BatchRef, jobIds: string[]): Promise<string[]> {
+    const queue = this.producer.queue(QUEUES.cluster);
+    const pipeline = this.redis.pipeline();
+    for (const id of jobIds) {
+      const jobId = batchItemJobId(id, batch.generation);
+      pipeline.hexists(queue.toKey(jobId), 'name');
+      pipeline.zscore(queue.keys.failed, jobId);
+    }
+    const replies = (await pipeline.exec()) ?? [];
+    return jobIds.filter((_, i) => {
+      const [namedError, named] = replies[2 * i];
+      const [scoreError, score] = replies[2 * i + 1];
+      const error = namedError ?? scoreError;
+      if (error) throw error instanceof Error ? error : new Error(String(error));
+      return named === 0 || score !== null;
+    });
+  }
+
+  /**
+   * Puts open items back under their parent with the same job ids (the step's client tokens come from Postgres, so
+   * a re-added step never starts a second cluster job). Whatever is left under the id (a failed job, a ghost) is
+   * removed first, since BullMQ would take the add for a duplicate of it; an id still locked by a worker is left to
+   * that worker. Returns the ids re-added.
+   */
+  async readdItems(batch: BatchRef, jobIds: string[]): Promise<string[]> {
+    const queue = this.producer.queue(QUEUES.cluster);
+    const cleared: string[] = [];
+    for (const id of jobIds) {
+      // 0: locked by a worker, which ends (or fails) it on its own; a later check sees to it then.
+      if ((await queue.remove(batchItemJobId(id, batch.generation), { removeChildren: false })) === 1) cleared.push(id);
+    }
+    await this.addItems(batch, cleared);
+    return cleared;
   }
 
   /** Every item is in: the parent may run once the last child ends. */

@@ -141,6 +141,7 @@ export class BatchItemRunner {
 
   private async finish(item: ItemContext, status: FinalItemStatus, error: JobError | null): Promise<void> {
     const changed = await this.store.finish(item.job.id, status, error);
+    if (changed) metrics.batchItems.inc({ status });
     if (changed && status === 'failed' && item.batch.policy.failFast && !item.batch.cancelRequested) {
       const result = await this.store.requestCancel(item.job.batchId, null);
       if (result) await this.queue.wake(result.running.map((id) => ({ id, generation: result.batch.generation })));

@@ -11,3 +11,4 @@ export * from './batch.runner';
 export * from './batch.feeder';
 export * from './submit-gate';
 export * from './batch.reconciler';
+export * from './metered-cluster';

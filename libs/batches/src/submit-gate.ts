@@ -1,4 +1,4 @@
-import type { Redis } from 'ioredis';
+import type { Cluster, Redis } from 'ioredis';
 
 /**
  * Paces submissions to the cluster across every worker process: each one reserves the next free slot, `interval` ms
@@ -28,7 +28,7 @@ export const openGate: SubmitGate = { acquire: () => Promise.resolve() };
 
 export class RedisSubmitGate implements SubmitGate {
   constructor(
-    private readonly redis: Redis,
+    private readonly redis: Redis | Cluster,
     private readonly key: string,
     private readonly perSecond: number,
   ) {}

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
-import { CONFIG_SPEC, ConfigError, loadConfig } from '.';
+import { CONFIG_SPEC, ConfigError, loadConfig, parseClusterNodes } from '.';
 
 describe('loadConfig', () => {
   test('defaults make a working single-machine setup', () => {
@@ -85,6 +85,29 @@ describe('loadConfig', () => {
       () => loadConfig({ SESSION_SECRET: 'short-secret' }),
       (e: Error) => /^invalid setting SESSION_SECRET: expected at least 32 characters, got 12$/.test(e.message),
     );
+  });
+
+  test('REDIS_CLUSTER_NODES: seed nodes checked (never echoed); the queue prefix gets one hash tag', () => {
+    assert.equal(loadConfig({}).QUEUE_PREFIX, 'baton', 'one Redis: the prefix as given');
+    const nodes = '10.0.0.1:7000, redis://u:p%40ss@10.0.0.2:7001,rediss://10.0.0.3:7002';
+    assert.equal(loadConfig({ REDIS_CLUSTER_NODES: nodes }).QUEUE_PREFIX, '{baton}');
+    assert.equal(loadConfig({ REDIS_CLUSTER_NODES: nodes, QUEUE_PREFIX: 'acme' }).QUEUE_PREFIX, '{acme}');
+    assert.equal(loadConfig({ REDIS_CLUSTER_NODES: nodes, QUEUE_PREFIX: '{acme}-b' }).QUEUE_PREFIX, '{acme}-b');
+    assert.deepEqual(parseClusterNodes(nodes), [
+      '10.0.0.1:7000',
+      'redis://u:p%40ss@10.0.0.2:7001',
+      'rediss://10.0.0.3:7002',
+    ]);
+    for (const bad of ['10.0.0.1', 'redis://:secret@host', 'http://h:1', 'h:1 h:2']) {
+      assert.throws(
+        () => loadConfig({ REDIS_CLUSTER_NODES: bad }),
+        (e: Error) =>
+          e instanceof ConfigError &&
+          /^invalid setting REDIS_CLUSTER_NODES: expected host:port/.test(e.message) &&
+          !e.message.includes('secret'),
+        bad,
+      );
+    }
   });
 
   test('the README lists every setting', () => {

@@ -20,6 +20,19 @@ const duration = makeValidator<number>((input) => {
   return ms;
 });
 
+/** A comma list of fair-shared queues, or `none`. */
+const fairQueues = makeValidator<string[]>((input) => {
+  const value = String(input).trim();
+  if (value === 'none') return [];
+  const names = value
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean);
+  if (names.length === 0 || names.some((n) => !['tasks', 'cluster', 'inference'].includes(n)))
+    throw new EnvError('a comma list of tasks, cluster, inference, or none');
+  return [...new Set(names)];
+});
+
 /** envalid's own messages ("Invalid url: ...", 'Value "x" not in choices [...]') as what a setting expects. */
 function describeExpected(message: string): string {
   const choices = /not in choices \[(.*)\]/.exec(message);
@@ -50,12 +63,33 @@ const SPEC = {
   HOST: str({ default: '0.0.0.0', desc: 'API bind address' }),
   BODY_LIMIT_BYTES: int(1024, 1024 ** 3)({ default: 64 * 1024 * 1024, desc: 'largest accepted request body' }),
   TRUST_PROXY: bool({ default: false, desc: 'trust X-Forwarded-* from a load balancer' }),
+  METRICS_PORT: int(
+    0,
+    65535,
+  )({
+    default: 9464,
+    desc: 'port of /metrics and /healthz in a worker process (start:worker), on HOST; 0: none. The API serves /metrics on PORT',
+  }),
+  GPU_METRICS_PORT: int(
+    0,
+    65535,
+  )({
+    default: 9465,
+    desc: 'port of /metrics and /healthz in a GPU worker process (start:gpu-worker), on HOST; 0: none',
+  }),
   // Stores
   REDIS_URL: url({ default: 'redis://127.0.0.1:6379', desc: 'Redis for queues, rate limits, caches' }),
   DATABASE_URL: url({ default: 'postgresql://postgres@127.0.0.1:5432/baton', desc: 'Postgres, the system of record' }),
   DATABASE_POOL_SIZE: int(1, 200)({ default: 10, desc: 'connections per process' }),
   DATA_DIR: str({ default: './.data', desc: 'where embedded Redis/PGlite and generated secrets live' }),
-  QUEUE_PREFIX: str({ default: 'baton', desc: 'BullMQ key prefix (use {baton} on Redis Cluster)' }),
+  REDIS_CLUSTER_NODES: str({
+    default: '',
+    desc: 'seed nodes of a Redis Cluster (host:port or redis:// URLs, comma-separated); set: REDIS_URL is not used and QUEUE_PREFIX gets a hash tag',
+  }),
+  QUEUE_PREFIX: str({
+    default: 'baton',
+    desc: 'key prefix of every queue and Redis key; on a Redis Cluster wrapped in a hash tag ({baton}) unless it has one',
+  }),
   // Access
   ADMIN_API_KEY: str({ default: '', desc: 'an admin API key; generated into DATA_DIR when empty' }),
   RATE_LIMIT_PER_SECOND: int(1, 1_000_000)({ default: 200, desc: 'requests per second per API key' }),
@@ -93,6 +127,24 @@ const SPEC = {
   TASK_BACKOFF_MAX_MS: int(1, 86_400_000)({ default: 300_000, desc: 'retry delay cap' }),
   TASK_HTTP_MAX_TIMEOUT_MS: int(100, 600_000)({ default: 30_000, desc: 'longest timeout an http task may ask for' }),
   TASK_HTTP_ALLOW_PRIVATE_NETWORKS: bool({ default: false, desc: 'let http tasks call private/loopback addresses' }),
+  // Fair sharing between tenants (libs/fairness)
+  FAIR_QUEUES: fairQueues({
+    default: ['tasks', 'cluster', 'inference'],
+    desc: 'queues whose capacity is shared between tenants by weight (tasks, cluster, inference; none: plain FIFO by priority)',
+  }),
+  FAIR_DEFAULT_WEIGHT: int(1, 1000)({ default: 1, desc: 'share of a tenant without its own weight' }),
+  FAIR_DEFAULT_MAX_IN_FLIGHT: int(
+    0,
+    1_000_000,
+  )({ default: 0, desc: 'jobs a tenant may have admitted and unfinished per fair queue (0: no limit)' }),
+  FAIR_DEFAULT_RATE: int(
+    0,
+    1_000_000,
+  )({ default: 0, desc: 'admissions per second per tenant and queue (0: no limit)' }),
+  FAIR_AGING_MS: int(
+    0,
+    86_400_000,
+  )({ default: 30_000, desc: 'waiting time worth one priority level within a tenant (ageing: no starvation)' }),
   // Maintenance
   RECONCILE_INTERVAL_MS: int(
     100,
@@ -115,7 +167,7 @@ const SPEC = {
   SCHEDULE_FIRE_AHEAD_MS: int(
     0,
     5000,
-  )({ default: 250, desc: 'fire jobs come due this early and wait for their instant (absorbs pick-up latency)' }),
+  )({ default: 750, desc: 'fire jobs come due this early and wait for their instant (absorbs pick-up latency)' }),
   SCHEDULE_SWEEP_INTERVAL_MS: int(
     100,
     60_000,
@@ -204,6 +256,13 @@ const SPEC = {
     1_000_000,
   )({ default: 0, desc: 'most cluster submissions per second, all workers together (0: no limit)' }),
   CLUSTER_CONCURRENCY: int(1, 5000)({ default: 200, desc: 'batch item steps one worker process runs at once' }),
+  CLUSTER_MAX_IN_FLIGHT: int(
+    1,
+    10_000_000,
+  )({
+    default: 5000,
+    desc: 'batch items admitted to the cluster and unfinished, all tenants together (the fair window of the cluster queue)',
+  }),
   CLUSTER_TIMEOUT_MS: int(100, 600_000)({ default: 10_000, desc: 'per call to the cluster' }),
   CLUSTER_LOCK_MS: int(
     1000,
@@ -263,11 +322,39 @@ export function loadConfig(rawEnv: NodeJS.ProcessEnv = process.env): Config {
     }
   }
   checkSignIn(values);
+  const clusterNodes = parseClusterNodes(values.REDIS_CLUSTER_NODES);
+  if (clusterNodes.some((n) => !CLUSTER_NODE.test(n))) {
+    // May carry a password: never echoed.
+    throw new ConfigError(
+      'invalid setting REDIS_CLUSTER_NODES: expected host:port or redis://host:port entries separated by commas, got something else',
+    );
+  }
   return Object.freeze({
     ...values,
+    QUEUE_PREFIX: clusterNodes.length > 0 ? clusterPrefix(values.QUEUE_PREFIX) : values.QUEUE_PREFIX,
     DATABASE_URL_EXPLICIT: env.DATABASE_URL !== undefined,
     REDIS_URL_EXPLICIT: env.REDIS_URL !== undefined,
   });
+}
+
+/** One seed node: `host:port`, or a redis:// or rediss:// URL with a port (credentials allowed). */
+const CLUSTER_NODE = /^(rediss?:\/\/([^@/\s]*@)?)?[^\s:/@,]+:\d{1,5}\/?$/;
+
+/** The seed nodes of REDIS_CLUSTER_NODES, in order; none when it is empty. */
+export function parseClusterNodes(value: string): string[] {
+  return value
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean);
+}
+
+/**
+ * The key prefix on a Redis Cluster. Every key of every queue must hash to one slot: BullMQ's scripts touch several
+ * keys of a queue at once, and a batch's flow spans the `batches`, `cluster` and seal queues. Redis hashes only the
+ * part between the first `{` and `}`, so a prefix without a hash tag is wrapped in one.
+ */
+export function clusterPrefix(prefix: string): string {
+  return /\{[^}]+\}/.test(prefix) ? prefix : `{${prefix}}`;
 }
 
 const LOOPBACK = new Set(['localhost', '127.0.0.1', '[::1]']);

@@ -20,8 +20,11 @@ export interface JobPayloads {
   'notify.dispatch': TraceIds;
   'notify.reconcile': TraceIds;
   'notify.deliver': TraceIds & { deliveryId: string; tenantId?: string };
-  /** A schedule's fire time came (job schedulers) or a resumed schedule catches up. */
-  'schedule.fire': TraceIds & { scheduleId: string; tenantId: string };
+  /**
+   * A fire time of a timing group came (its job scheduler fires every active member), or one schedule fires on its
+   * own: a resumed or repaired schedule catching up, or a per-schedule job scheduler from before timing groups.
+   */
+  'schedule.fire': TraceIds & ({ timingGroup: string } | { scheduleId: string; tenantId: string });
   /** Settles runs whose target finished, re-dispatches runs a crash left pending, watches deadlines. */
   'schedule.sweep': TraceIds;
   /** Re-asserts every active schedule's job scheduler (after a Redis flush or failover). */

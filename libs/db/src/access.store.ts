@@ -50,6 +50,27 @@ export class AccessStore {
     return t ? tenantView(t) : null;
   }
 
+  /** A tenant's own fair-share settings (see libs/fairness TenantLimits), or null when the tenant does not exist. */
+  async tenantLimits(id: string): Promise<Record<string, unknown> | null> {
+    const t = await this.prisma.tenant.findUnique({ where: { id }, select: { settings: true } });
+    return t ? ((t.settings ?? {}) as Record<string, unknown>) : null;
+  }
+
+  /** Replaces a tenant's own fair-share settings; false when the tenant does not exist. */
+  async setTenantLimits(id: string, limits: object): Promise<boolean> {
+    const { count } = await this.prisma.tenant.updateMany({ where: { id }, data: { settings: limits } });
+    return count > 0;
+  }
+
+  /** Every tenant with settings of its own, for re-publishing them to Redis (after a flush, at start). */
+  async tenantsWithLimits(): Promise<{ id: string; limits: Record<string, unknown> }[]> {
+    const rows = await this.prisma.tenant.findMany({
+      where: { NOT: { settings: { equals: {} } } },
+      select: { id: true, settings: true },
+    });
+    return rows.map((r) => ({ id: r.id, limits: r.settings as Record<string, unknown> }));
+  }
+
   async createApiKey(
     tenantId: string,
     role: Role,

@@ -15,10 +15,15 @@ export async function retryDeadlock<T>(run: () => Promise<T>): Promise<T> {
   }
 }
 
+const ignoreDropped = (): void => undefined;
+
 /** `work` in one transaction on a pooled connection: committed, or rolled back and rethrown; deadlocks retried. */
 export function inTransaction<T>(pool: Pool, work: (db: PoolClient) => Promise<T>): Promise<T> {
   return retryDeadlock(async () => {
     const db = await pool.connect();
+    // Checked out, the client has no pool listener: a server that ends the connection between two statements (a
+    // restart, a failover) would raise an unhandled 'error' and kill the process. The next statement fails instead.
+    db.on('error', ignoreDropped);
     try {
       await db.query('BEGIN');
       const result = await work(db);
@@ -28,6 +33,7 @@ export function inTransaction<T>(pool: Pool, work: (db: PoolClient) => Promise<T
       await db.query('ROLLBACK').catch(() => undefined);
       throw error;
     } finally {
+      db.removeListener('error', ignoreDropped);
       db.release();
     }
   });

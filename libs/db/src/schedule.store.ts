@@ -25,7 +25,7 @@ const SCHEDULE_COLUMNS = `id, tenant_id AS "tenantId", name, kind, cron, timezon
   start_at AS "startAt", end_at AS "endAt", target, overlap, catch_up_policy AS "catchUpPolicy",
   catch_up_max_runs AS "catchUpMaxRuns", deadline_within_ms AS "deadlineWithinMs",
   expected_duration_ms AS "expectedDurationMs", priority, paused, next_run_at AS "nextRunAt",
-  last_scheduled_for AS "lastScheduledFor", version, created_at AS "createdAt", updated_at AS "updatedAt",
+  last_scheduled_for AS "lastScheduledFor", timing_group AS "timingGroup", version, created_at AS "createdAt", updated_at AS "updatedAt",
   deleted_at AS "deletedAt"`;
 /** Statements of the firing path are merged across concurrent fires (see Coalescer): one round trip for many. */
 const BATCHING = { maxBatch: 500, maxConcurrent: 2 };
@@ -59,6 +59,7 @@ export class PrismaScheduleStore implements ScheduleStore {
   private readonly inserts: Coalescer<ScheduleRunRecord[], Set<string>>;
   private readonly dispatched: Coalescer<string, void>;
   private readonly advances: Coalescer<Advance, void>;
+  private readonly opens: Coalescer<string, ScheduleRunRecord[]>;
 
   constructor(
     private readonly prisma: PrismaClient,
@@ -88,6 +89,18 @@ export class PrismaScheduleStore implements ScheduleStore {
     this.advances = new Coalescer<Advance, void>(async (items) => {
       await this.advanceNow(items);
       return items.map(() => undefined);
+    }, BATCHING);
+    // A timing group's members with overlap skip or cancel_previous each read their open runs as they fire.
+    this.opens = new Coalescer(async (scheduleIds) => {
+      const { rows } = await pool.query<ScheduleRunRecord>({
+        name: 'baton_open_runs',
+        text: `SELECT ${RUN_COLUMNS} FROM schedule_runs
+               WHERE schedule_id = ANY($1::text[]) AND status IN ('pending', 'running')`,
+        values: [[...new Set(scheduleIds)]],
+      });
+      const bySchedule = new Map<string, ScheduleRunRecord[]>();
+      for (const r of rows) bySchedule.set(r.scheduleId, [...(bySchedule.get(r.scheduleId) ?? []), r]);
+      return scheduleIds.map((id) => bySchedule.get(id) ?? []);
     }, BATCHING);
   }
 
@@ -177,6 +190,24 @@ export class PrismaScheduleStore implements ScheduleStore {
       take: limit,
     });
     return rows.map(toRecord);
+  }
+
+  async activeInTimingGroup(group: string, limit?: number): Promise<ScheduleRecord[]> {
+    const { rows } = await this.pool.query<ScheduleRecord>({
+      name: 'baton_timing_group_members',
+      text: `SELECT ${SCHEDULE_COLUMNS} FROM schedules
+             WHERE timing_group = $1 AND paused = false AND deleted_at IS NULL ORDER BY id LIMIT $2`,
+      values: [group, limit ?? null],
+    });
+    return rows;
+  }
+
+  async assignTimingGroup(id: string, group: string, version: number): Promise<boolean> {
+    const { rowCount } = await this.pool.query(
+      'UPDATE schedules SET timing_group = $2 WHERE id = $1 AND version = $3 AND deleted_at IS NULL',
+      [id, group, version],
+    );
+    return (rowCount ?? 0) > 0;
   }
 
   async insertRuns(runs: ScheduleRunRecord[]): Promise<Set<string>> {
@@ -288,13 +319,8 @@ export class PrismaScheduleStore implements ScheduleStore {
     return rows;
   }
 
-  async openRuns(scheduleId: string): Promise<ScheduleRunRecord[]> {
-    const { rows } = await this.pool.query<ScheduleRunRecord>({
-      name: 'baton_open_runs',
-      text: `SELECT ${RUN_COLUMNS} FROM schedule_runs WHERE schedule_id = $1 AND status IN ('pending', 'running')`,
-      values: [scheduleId],
-    });
-    return rows;
+  openRuns(scheduleId: string): Promise<ScheduleRunRecord[]> {
+    return this.opens.submit(scheduleId);
   }
 
   async runningRuns(limit: number): Promise<ScheduleRunRecord[]> {

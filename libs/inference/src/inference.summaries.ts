@@ -1,4 +1,4 @@
-import type { Redis } from 'ioredis';
+import type { Cluster, Redis } from 'ioredis';
 import type { InferenceJobRecord } from './inference.types';
 import { summaryVersion } from './inference.rules';
 
@@ -17,7 +17,7 @@ return 1`;
 /** The small per-job summary status reads are served from (Redis); Postgres stays the record. */
 export class InferenceSummaries {
   constructor(
-    private readonly redis: Redis,
+    private readonly redis: Redis | Cluster,
     private readonly prefix: string,
   ) {}
 

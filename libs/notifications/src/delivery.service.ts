@@ -60,6 +60,7 @@ export class NotificationDeliverer {
     if (!work.subscriptionActive) {
       const why = { ok: false, error: 'subscription deleted' };
       await this.store.recordAttempt(delivery.id, delivery.attempts, why, { status: 'cancelled' });
+      metrics.notificationDeliveries.inc({ channel: delivery.channel, outcome: 'cancelled' });
       return { kind: 'skipped', reason: 'subscription deleted' };
     }
     const started = Date.now();
@@ -74,6 +75,11 @@ export class NotificationDeliverer {
     switch (step.kind) {
       case 'delivered':
         await this.store.recordAttempt(delivery.id, attempts, result, { status: 'delivered' });
+        metrics.notificationDeliveries.inc({ channel: delivery.channel, outcome: 'delivered' });
+        metrics.notificationLatency.observe(
+          { channel: delivery.channel },
+          Math.max(0, Date.now() - work.event.createdAt.getTime()) / 1000,
+        );
         // The target works again: a delivery_failing alert on it (raised by this or another delivery) is resolved.
         await this.alerts.resolve(DELIVERY_FAILING, alertSubject(work), delivery.tenantId);
         this.log.info({ ...ids, channel: delivery.channel, status: result.statusCode }, 'notification delivered');
@@ -83,6 +89,7 @@ export class NotificationDeliverer {
         const nextAttemptAt = new Date(Date.now() + step.delayMs);
         await this.store.recordAttempt(delivery.id, attempts, result, { status: 'pending', nextAttemptAt });
         metrics.retries.inc({ queue: 'notifications' });
+        metrics.notificationDeliveries.inc({ channel: delivery.channel, outcome: 'retried' });
         this.log.info(
           { ...ids, target: where, status: result.statusCode, error: result.error, delayMs: step.delayMs },
           'notification attempt failed; retrying',
@@ -92,6 +99,7 @@ export class NotificationDeliverer {
       case 'dead':
         await this.store.deadLetter(delivery.id, attempts, result, note);
         metrics.deadLetters.inc({ kind: 'delivery' });
+        metrics.notificationDeliveries.inc({ channel: delivery.channel, outcome: 'dead' });
         await this.raiseAlert(work, result);
         this.log.warn({ ...ids, target: where, status: result.statusCode, error: result.error }, 'notification dead');
         return { kind: 'dead', attempts };

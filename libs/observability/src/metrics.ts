@@ -5,6 +5,8 @@ export const registry = new Registry();
 collectDefaultMetrics({ register: registry, prefix: 'baton_' });
 
 const LATENCY_BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60];
+/** For waits that retries stretch to minutes or hours (deliveries, catch-up fires). */
+const LONG_BUCKETS = [...LATENCY_BUCKETS, 300, 900, 3600, 4 * 3600];
 
 export const metrics = {
   httpDuration: new Histogram({
@@ -34,6 +36,12 @@ export const metrics = {
     labelNames: ['queue'] as const,
     registers: [registry],
   }),
+  stalled: new Counter({
+    name: 'baton_job_stalled_total',
+    help: 'Lease loss: jobs whose worker stopped renewing their lock (crash, blocked event loop) and that BullMQ took back',
+    labelNames: ['queue'] as const,
+    registers: [registry],
+  }),
   deadLetters: new Counter({
     name: 'baton_dead_letters_total',
     help: 'Work that failed for good and went to dead letters',
@@ -46,6 +54,45 @@ export const metrics = {
     labelNames: ['kind'] as const,
     registers: [registry],
   }),
+  schedulerLag: new Histogram({
+    name: 'baton_schedule_lag_seconds',
+    help: "Scheduler lag: from a run's scheduled instant to it being fired, by target type",
+    labelNames: ['target'] as const,
+    buckets: LONG_BUCKETS,
+    registers: [registry],
+  }),
+  notificationDeliveries: new Counter({
+    name: 'baton_notification_deliveries_total',
+    help: 'Notification delivery attempts by channel and outcome (delivered, retried, dead, cancelled)',
+    labelNames: ['channel', 'outcome'] as const,
+    registers: [registry],
+  }),
+  notificationLatency: new Histogram({
+    name: 'baton_notification_delivery_seconds',
+    help: 'From the event to its successful delivery (retries included), by channel',
+    labelNames: ['channel'] as const,
+    buckets: LONG_BUCKETS,
+    registers: [registry],
+  }),
+  clusterCalls: new Counter({
+    name: 'baton_cluster_calls_total',
+    help: 'Calls to the external cluster by call (submit, status, cancel) and result (ok, rate_limited, rejected, transient)',
+    labelNames: ['call', 'result'] as const,
+    registers: [registry],
+  }),
+  clusterCallDuration: new Histogram({
+    name: 'baton_cluster_call_seconds',
+    help: 'Latency of calls to the external cluster, by call',
+    labelNames: ['call'] as const,
+    buckets: LATENCY_BUCKETS,
+    registers: [registry],
+  }),
+  batchItems: new Counter({
+    name: 'baton_batch_items_total',
+    help: 'Batch items that ended, by status (succeeded, failed, cancelled)',
+    labelNames: ['status'] as const,
+    registers: [registry],
+  }),
   queueDepth: new Gauge({
     name: 'baton_queue_jobs',
     help: 'Jobs per queue and state',
@@ -56,6 +103,24 @@ export const metrics = {
     name: 'baton_queue_oldest_waiting_seconds',
     help: 'Age of the oldest waiting job per queue',
     labelNames: ['queue'] as const,
+    registers: [registry],
+  }),
+  tenantWaiting: new Gauge({
+    name: 'baton_tenant_waiting_jobs',
+    help: 'Jobs waiting for admission per fair-shared queue and tenant',
+    labelNames: ['queue', 'tenant'] as const,
+    registers: [registry],
+  }),
+  tenantInFlight: new Gauge({
+    name: 'baton_tenant_in_flight_jobs',
+    help: 'Jobs admitted and unfinished per fair-shared queue and tenant',
+    labelNames: ['queue', 'tenant'] as const,
+    registers: [registry],
+  }),
+  tenantThroughput: new Gauge({
+    name: 'baton_tenant_finished_per_second',
+    help: 'Jobs finished per second over the last full minute, per fair-shared queue and tenant',
+    labelNames: ['queue', 'tenant'] as const,
     registers: [registry],
   }),
   rejected: new Counter({

@@ -3,3 +3,4 @@ export * from './producer';
 export * from './handlers';
 export * from './errors';
 export * from './queue-stats';
+export * from './housekeeping';

@@ -1,5 +1,5 @@
 import { FlowProducer, Queue, type JobsOptions } from 'bullmq';
-import type { Redis } from 'ioredis';
+import type { Cluster, Redis } from 'ioredis';
 import { JOB_QUEUE, type JobName, type JobPayloads, type QueueName } from '@baton/contracts';
 import { bullmqTelemetry } from '@baton/observability';
 
@@ -11,7 +11,7 @@ export class JobProducer {
   private flows?: FlowProducer;
 
   constructor(
-    private readonly connection: Redis,
+    private readonly connection: Redis | Cluster,
     readonly prefix: string,
   ) {}
 

@@ -1,12 +1,24 @@
-import IORedis, { type Redis } from 'ioredis';
+import IORedis, { Cluster, type ClusterNode, type Redis, type RedisOptions } from 'ioredis';
+
+/** A connection to one Redis server or to a Redis Cluster: the same commands either way. */
+export type RedisClient = Redis | Cluster;
+
+/**
+ * Where Redis is: one server at `url`, or, when `clusterNodes` has any, a Redis Cluster reached through those seed
+ * nodes (`url` is then not used).
+ */
+export interface RedisTarget {
+  url: string;
+  clusterNodes: string[];
+}
 
 /**
  * A Redis connection. `blocking` connections (workers, subscribers) never fail a command for want of a connection
  * (BullMQ requires maxRetriesPerRequest: null there); request-path connections fail fast instead, so the API can
- * answer 503 rather than hang while Redis is away.
+ * answer 503 rather than hang while Redis is away. A string is the URL of one server (tests, probes).
  */
-export function createRedis(url: string, opts: { blocking: boolean; name: string }): Redis {
-  return new IORedis(url, {
+export function createRedis(target: string | RedisTarget, opts: { blocking: boolean; name: string }): RedisClient {
+  const options: RedisOptions = {
     connectionName: `baton:${opts.name}`,
     maxRetriesPerRequest: opts.blocking ? null : 1,
     enableOfflineQueue: opts.blocking,
@@ -15,5 +27,32 @@ export function createRedis(url: string, opts: { blocking: boolean; name: string
     // command would hold up the pipeline behind it.
     enableAutoPipelining: !opts.blocking,
     lazyConnect: false,
-  });
+  };
+  if (typeof target === 'string' || target.clusterNodes.length === 0) {
+    return new IORedis(typeof target === 'string' ? target : target.url, options);
+  }
+  const seeds = target.clusterNodes.map(seedNode);
+  const { username, password, tls } = seeds[0];
+  // Per-node options; reconnecting, the offline queue and pipelining are the cluster client's own.
+  const { retryStrategy, enableOfflineQueue, enableAutoPipelining, ...nodeOptions } = options;
+  return new Cluster(
+    seeds.map((s) => s.node),
+    {
+      redisOptions: { ...nodeOptions, username, password, tls },
+      enableOfflineQueue,
+      enableAutoPipelining,
+      clusterRetryStrategy: retryStrategy,
+    },
+  );
+}
+
+/** One seed: where it is, and the credentials and TLS the first seed's URL carries (used for every node). */
+function seedNode(entry: string): Pick<RedisOptions, 'username' | 'password' | 'tls'> & { node: ClusterNode } {
+  const url = new URL(/^\w+:\/\//.test(entry) ? entry : `redis://${entry}`);
+  return {
+    node: { host: url.hostname, port: Number(url.port || 6379) },
+    username: url.username ? decodeURIComponent(url.username) : undefined,
+    password: url.password ? decodeURIComponent(url.password) : undefined,
+    tls: url.protocol === 'rediss:' ? {} : undefined,
+  };
 }

@@ -3,3 +3,5 @@ export * from './infra';
 export * from './process';
 export * from './worker-registry';
 export * from './admin-key';
+export * from './process-metrics';
+export * from './queue-gauges';

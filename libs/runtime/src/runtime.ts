@@ -1,6 +1,6 @@
-import type { Redis } from 'ioredis';
 import { Client } from 'pg';
-import type { Config } from '@baton/config';
+import { parseClusterNodes, type Config } from '@baton/config';
+import type { QueueName } from '@baton/contracts';
 import {
   AccessStore,
   AlertStore,
@@ -19,8 +19,9 @@ import {
   type PrismaClient,
 } from '@baton/db';
 import { createLogger, stopTracing, type Logger } from '@baton/observability';
-import { createRedis, JobProducer } from '@baton/queue';
+import { createRedis, JobProducer, type RedisClient, type RedisTarget } from '@baton/queue';
 import { BatchQueue, BatchService } from '@baton/batches';
+import { describeFairQueue, FairQueue, type FairQueueName, type FairQueueStats } from '@baton/fairness';
 import { InferenceQueue, InferenceService, InferenceSummaries, ModelRegistry } from '@baton/inference';
 import {
   batchBodyProblems,
@@ -42,9 +43,12 @@ export interface Runtime {
   log: Logger;
   prisma: PrismaClient;
   /** Fail-fast connection for the request path (rate limits, backpressure, status reads). */
-  redis: Redis;
+  redis: RedisClient;
   producer: JobProducer;
+  /** The one Redis server's URL; on a Redis Cluster, not used (see redisTarget). */
   redisUrl: string;
+  /** Where new connections go: one server, or a Redis Cluster (REDIS_CLUSTER_NODES). */
+  redisTarget: RedisTarget;
   databaseUrl: string;
   adminApiKey: string;
   stores: {
@@ -63,6 +67,8 @@ export interface Runtime {
   };
   taskQueue: TaskQueue;
   batchQueue: BatchQueue;
+  /** Fair dispatchers of the queues FAIR_QUEUES names (tasks, cluster); a queue left out has none. */
+  fair: FairQueues;
   /** The task use cases, shared by the API and by schedules whose target is a task. */
   tasks: TaskService;
   /** The inference use cases, shared by the API and by schedules whose target is an inference job. */
@@ -86,7 +92,13 @@ export interface RuntimeOptions {
 export async function createRuntime(config: Config, opts: RuntimeOptions): Promise<Runtime> {
   const log = opts.logger ?? createLogger({ level: config.LOG_LEVEL, name: opts.name });
   const infoLine = (msg: string, extra?: object): void => log.warn(extra ?? {}, msg);
-  const redisInfra = await ensureRedis({ url: config.REDIS_URL, dataDir: config.DATA_DIR, log: infoLine });
+  const clusterNodes = parseClusterNodes(config.REDIS_CLUSTER_NODES);
+  // A Redis Cluster is always the operator's own: no private redis-server fallback for it.
+  const redisInfra =
+    clusterNodes.length > 0
+      ? { url: config.REDIS_URL, embedded: false, stop: () => Promise.resolve() }
+      : await ensureRedis({ url: config.REDIS_URL, dataDir: config.DATA_DIR, log: infoLine });
+  const redisTarget: RedisTarget = { url: redisInfra.url, clusterNodes };
   const pgInfra = await ensurePostgres({
     url: config.DATABASE_URL,
     urlExplicit: config.DATABASE_URL_EXPLICIT,
@@ -106,16 +118,17 @@ export async function createRuntime(config: Config, opts: RuntimeOptions): Promi
   const poolSize = pgInfra.maxConnections ?? config.DATABASE_POOL_SIZE;
   const database = createDatabase({ url: pgInfra.url, poolSize });
   const { prisma } = database;
-  const redis = createRedis(redisInfra.url, { blocking: false, name: `${opts.name}:edge` });
+  const redis = createRedis(redisTarget, { blocking: false, name: `${opts.name}:edge` });
   redis.on('error', () => undefined); // surfaced by /readyz and 503s, not as crashes
-  const producerConnection = createRedis(redisInfra.url, { blocking: false, name: `${opts.name}:producer` });
+  const producerConnection = createRedis(redisTarget, { blocking: false, name: `${opts.name}:producer` });
   producerConnection.on('error', () => undefined);
   const producer = new JobProducer(producerConnection, config.QUEUE_PREFIX);
   const access = new AccessStore(prisma);
   await access.ensureSystemTenant();
   const taskStore = new PrismaTaskStore(prisma, database.pool);
   const scheduleStore = new PrismaScheduleStore(prisma, database.pool);
-  const taskQueue = new TaskQueue(producer);
+  const fair = createFairQueues(config, producerConnection, producer, log);
+  const taskQueue = new TaskQueue(producer, fair.tasks);
   const handlers = builtInHandlers({
     maxTimeoutMs: config.TASK_HTTP_MAX_TIMEOUT_MS,
     allowPrivateNetworks: config.TASK_HTTP_ALLOW_PRIVATE_NETWORKS,
@@ -135,14 +148,14 @@ export async function createRuntime(config: Config, opts: RuntimeOptions): Promi
   const models = new ModelRegistry(config.INFERENCE_MODELS_FILE);
   const inference = new InferenceService(
     inferenceStore,
-    new InferenceQueue(producer, { attempts: config.INFERENCE_MAX_ATTEMPTS, backoffMs: 500 }),
+    new InferenceQueue(producer, { attempts: config.INFERENCE_MAX_ATTEMPTS, backoffMs: 500 }, fair.inference),
     new InferenceSummaries(redis, config.QUEUE_PREFIX),
     models,
     { resultTtlMs: config.RESULT_TTL },
     log,
   );
   const batchStore = new PgBatchStore(database.pool);
-  const batchQueue = new BatchQueue(producer, redis);
+  const batchQueue = new BatchQueue(producer, redis, fair.cluster);
   const batches = new BatchService(batchStore, batchQueue, log);
   const scheduleQueue = new ScheduleQueue(producerConnection, config.QUEUE_PREFIX, config.SCHEDULE_FIRE_AHEAD_MS);
 
@@ -153,6 +166,7 @@ export async function createRuntime(config: Config, opts: RuntimeOptions): Promi
     redis,
     producer,
     redisUrl: redisInfra.url,
+    redisTarget,
     databaseUrl: pgInfra.url,
     adminApiKey: config.ADMIN_API_KEY || loadOrCreateAdminKey(config.DATA_DIR, log),
     stores: {
@@ -171,6 +185,7 @@ export async function createRuntime(config: Config, opts: RuntimeOptions): Promi
     },
     taskQueue,
     batchQueue,
+    fair,
     tasks,
     inference,
     handlers,
@@ -182,6 +197,7 @@ export async function createRuntime(config: Config, opts: RuntimeOptions): Promi
     ],
     cancelChannel,
     async close() {
+      await Promise.all(Object.values(fair).map((f) => f.stop()));
       await scheduleQueue.close().catch(() => undefined);
       await producer.close().catch(() => undefined);
       redis.disconnect();
@@ -192,6 +208,44 @@ export async function createRuntime(config: Config, opts: RuntimeOptions): Promi
       await stopTracing().catch(() => undefined);
     },
   };
+}
+
+export type FairQueues = Partial<Record<FairQueueName, FairQueue>>;
+
+/** One queue's state for operators, with its tenants' shares where the queue is fair-shared. */
+export function describeQueueOf(
+  runtime: Pick<Runtime, 'producer' | 'fair'>,
+  name: QueueName,
+  now = Date.now(),
+): Promise<FairQueueStats> {
+  return describeFairQueue(runtime.producer.queue(name), runtime.fair[name as FairQueueName], now);
+}
+
+/** The tasks queue's window follows its live workers' concurrency; the cluster's is the cluster's own capacity. */
+function createFairQueues(config: Config, connection: RedisClient, producer: JobProducer, log: Logger): FairQueues {
+  const defaults = {
+    weight: config.FAIR_DEFAULT_WEIGHT,
+    maxInFlight: config.FAIR_DEFAULT_MAX_IN_FLIGHT,
+    ratePerSecond: config.FAIR_DEFAULT_RATE,
+  };
+  const make = (name: FairQueueName, window: number | 'workers') =>
+    new FairQueue(
+      connection,
+      producer.queue(name),
+      config.QUEUE_PREFIX,
+      name,
+      {
+        window,
+        defaults,
+        agingMs: config.FAIR_AGING_MS,
+      },
+      log,
+    );
+  const fair: FairQueues = {};
+  if (config.FAIR_QUEUES.includes('tasks')) fair.tasks = make('tasks', 'workers');
+  if (config.FAIR_QUEUES.includes('cluster')) fair.cluster = make('cluster', config.CLUSTER_MAX_IN_FLIGHT);
+  if (config.FAIR_QUEUES.includes('inference')) fair.inference = make('inference', 'workers');
+  return fair;
 }
 
 async function waitUntilConnectable(url: string, timeoutMs = 10_000): Promise<void> {

@@ -1,6 +1,7 @@
 export * from './schedule.types';
 export * from './schedule.store';
 export * from './schedule.rules';
+export * from './schedule.pattern';
 export * from './schedule.targets';
 export * from './target.shapes';
 export * from './task.target';

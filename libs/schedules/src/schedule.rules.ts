@@ -1,7 +1,8 @@
 import { BatonError, validationFailed, type ErrorDetail } from '@baton/core';
 import { parseCron, validateSchedule, type CronSpec, type ScheduleTiming } from '@baton/scheduling';
+import { timingGroupOf, type TimingFields } from './schedule.pattern';
 import type { TargetRegistry } from './schedule.targets';
-import type { NewSchedule, ScheduleKind, ScheduleRecord } from './schedule.types';
+import type { NewSchedule, ScheduleRecord } from './schedule.types';
 
 const MAX_DURATION_MS = 366 * 24 * 3600_000;
 const FIELDS = [
@@ -94,7 +95,7 @@ export function planSchedule(input: ScheduleInput, ctx: ScheduleContext): NewSch
   if (errors.length > 0 || !definition || !target) throw validationFailed(errors);
   const { timing, overlap, catchUp } = definition;
   const rule = timing.rule;
-  return {
+  const schedule: Omit<NewSchedule, 'timingGroup'> = {
     id: ctx.id,
     tenantId: ctx.tenantId,
     name: input.name as string,
@@ -119,6 +120,7 @@ export function planSchedule(input: ScheduleInput, ctx: ScheduleContext): NewSch
     lastScheduledFor: null,
     createdAt: ctx.createdAt,
   };
+  return { ...schedule, timingGroup: timingGroupOf(schedule) };
 }
 
 /** A stored schedule in the form of its create body. */
@@ -171,18 +173,6 @@ function cachedCron(expression: string): CronSpec {
     cronCache.set(expression, spec);
   }
   return spec;
-}
-
-/** The timing fields of a schedule, as the time rules of libs/scheduling take them. */
-export interface TimingFields {
-  kind: ScheduleKind;
-  cron: string | null;
-  timezone: string;
-  everyMs: number | null;
-  runAt: Date | null;
-  startAt: Date | null;
-  endAt: Date | null;
-  createdAt: Date;
 }
 
 export function timingOf(s: TimingFields): ScheduleTiming {

@@ -1,6 +1,7 @@
 import { BatonError, newId } from '@baton/core';
 import { metrics, type Logger } from '@baton/observability';
-import { planFire } from '@baton/scheduling';
+import { planFire, type FirePlan } from '@baton/scheduling';
+import { encodePattern } from './schedule.pattern';
 import { timingOf } from './schedule.rules';
 import type { ScheduleStore } from './schedule.store';
 import { targetBody, TargetUnavailableError, type TargetRegistry } from './schedule.targets';
@@ -30,9 +31,8 @@ export class ScheduleRunner {
   ) {}
 
   /**
-   * A fire job: `jobFor` is the instant its job scheduler made it for and `horizon` the time up to which it fires
-   * (both absent for a catch-up after resume). A job that comes due ahead reads its schedule, then waits for the
-   * horizon before it plans and fires.
+   * One schedule's fire job: a catch-up after resume or repair (no window), or a per-schedule job scheduler from
+   * before timing groups (with its window).
    */
   async fire(
     scheduleId: string,
@@ -42,12 +42,45 @@ export class ScheduleRunner {
     const s = await this.store.find(scheduleId, null);
     if (!s || s.deletedAt) return { fired: 0, skipped: 0, ignored: 'deleted' };
     if (s.paused) return { fired: 0, skipped: 0, ignored: 'paused' };
+    return this.fireTogether([s], window, clock);
+  }
+
+  /**
+   * A timing group's fire job: `window.instant` is the instant its job scheduler made it for and `window.horizon` the
+   * time up to which it fires. Its active members are read when the job is picked up (ahead of the instant); each
+   * then fires by its own catch-up and overlap policy, as its own job would. `ignored: 'empty'` when none is left.
+   */
+  async fireGroup(
+    group: string,
+    window: { instant: Date; horizon: Date },
+    clock: () => Date = () => new Date(),
+  ): Promise<FireReport> {
+    const members = await this.store.activeInTimingGroup(group);
+    if (members.length === 0) return { fired: 0, skipped: 0, ignored: 'empty' };
+    return this.fireTogether(members, window, clock);
+  }
+
+  /**
+   * Fires schedules that share their timing at the window's instant, then at any later instant up to the horizon (a
+   * job picked up late covers those, since the next job is for the first instant after its horizon). A job that
+   * comes due ahead waits for the instant; the moment it wakes is every run's `firedAt`, when the decision to fire
+   * is made. Each instant is decided when it comes, whatever the pace of the previous one's writes; a member's
+   * firings are written in order. A member that fails does not stop the others; the job then fails with its error
+   * and is retried (the runs already recorded are not recorded again).
+   */
+  private async fireTogether(
+    schedules: ScheduleRecord[],
+    window: { instant: Date; horizon: Date } | undefined,
+    clock: () => Date,
+  ): Promise<FireReport> {
     const report: FireReport = { fired: 0, skipped: 0 };
-    const timing = timingOf(s);
-    let lastScheduledFor = s.lastScheduledFor;
+    const failed = new Map<string, unknown>();
+    const last = new Map(schedules.map((s) => [s.id, s.lastScheduledFor]));
+    // Per member, its firings in order: one that fails stops its later ones in this job, so that its
+    // lastScheduledFor never moves past an instant it did not record (the retry fires that one).
+    const chains = new Map<string, Promise<unknown>>();
+    const settled: Promise<void>[] = [];
     let jobFor = window?.instant;
-    // Fire at the job's instant, then at any later instant up to the horizon: a job picked up late covers those,
-    // since the next job is for the first instant after its horizon.
     while (true) {
       // Timers may wake a millisecond early by the wall clock: wait until the instant has truly come.
       for (let wait = jobFor ? jobFor.getTime() - clock().getTime() : 0; wait > 0;) {
@@ -55,28 +88,81 @@ export class ScheduleRunner {
         wait = jobFor!.getTime() - clock().getTime();
       }
       const now = clock();
-      const plan = planFire(timing, {
-        policy: s.catchUpPolicy,
-        maxRuns: s.catchUpMaxRuns,
-        lastScheduledFor: lastScheduledFor ?? undefined,
-        createdAt: s.createdAt,
-        now,
-        graceMs: this.settings.graceMs,
-        jobFor,
-      });
-      const runs = plan.fire.length > 0 ? await this.start(s, plan.fire, now) : [];
-      await this.store.advance(s.id, plan.caughtUpTo, plan.nextAt);
-      if (plan.dropped) {
-        this.log.info(
-          { scheduleId: s.id, tenantId: s.tenantId, policy: s.catchUpPolicy },
-          'missed fire times dropped by the catch-up policy',
+      const instant = jobFor;
+      let nextAt: Date | null = null;
+      for (const s of schedules) {
+        const seen = last.get(s.id) ?? null;
+        const plan = this.plan(s, seen, now, instant);
+        nextAt = plan.nextAt; // the same for every member: it depends on the timing and now only
+        if (plan.caughtUpTo) last.set(s.id, plan.caughtUpTo);
+        const fired = (chains.get(s.id) ?? Promise.resolve()).then(() => this.fireOne(s, plan, seen, now, instant));
+        chains.set(s.id, fired);
+        settled.push(
+          fired.then(
+            (runs) => runs.forEach((run) => report[run.status === 'skipped' ? 'skipped' : 'fired']++),
+            (error: unknown) => void failed.set(s.id, error),
+          ),
         );
       }
-      for (const run of runs) report[run.status === 'skipped' ? 'skipped' : 'fired']++;
-      lastScheduledFor = plan.caughtUpTo ?? lastScheduledFor;
-      if (!window || !plan.nextAt || plan.nextAt > window.horizon) return report;
-      jobFor = plan.nextAt;
+      if (!window || !nextAt || nextAt > window.horizon) break;
+      jobFor = nextAt;
     }
+    await Promise.all(settled);
+    if (failed.size > 0) {
+      this.log.warn({ failed: failed.size, of: schedules.length }, 'schedules failed to fire; the job retries');
+      throw failed.values().next().value;
+    }
+    return report;
+  }
+
+  /**
+   * Records and starts the runs of one schedule's plan (its catch-up policy at `now`), and advances the schedule.
+   * Returns the runs it inserted.
+   */
+  private async fireOne(
+    s: ScheduleRecord,
+    plan: FirePlan,
+    lastScheduledFor: Date | null,
+    now: Date,
+    jobFor: Date | undefined,
+  ): Promise<ScheduleRunRecord[]> {
+    // Read a fire-ahead before the instant, the schedule may not show the previous instant's firing yet (that job
+    // may still have been writing it): before firing any instant but this job's own, read it again, so that a
+    // stale read never fires an instant twice over, nor marks this one skipped (overlap skip) behind it.
+    if (jobFor && plan.fire.some((t) => t.getTime() !== jobFor.getTime())) {
+      const fresh = await this.store.find(s.id, null);
+      // Paused, deleted or re-timed since: it no longer fires with this job.
+      if (!fresh || fresh.deletedAt || fresh.paused || encodePattern(fresh) !== encodePattern(s)) return [];
+      const seen = fresh.lastScheduledFor;
+      s = fresh;
+      plan = this.plan(
+        s,
+        seen && (!lastScheduledFor || seen > lastScheduledFor) ? seen : lastScheduledFor,
+        now,
+        jobFor,
+      );
+    }
+    const runs = plan.fire.length > 0 ? await this.start(s, plan.fire, now) : [];
+    await this.store.advance(s.id, plan.caughtUpTo, plan.nextAt);
+    if (plan.dropped) {
+      this.log.info(
+        { scheduleId: s.id, tenantId: s.tenantId, policy: s.catchUpPolicy },
+        'missed fire times dropped by the catch-up policy',
+      );
+    }
+    return runs;
+  }
+
+  private plan(s: ScheduleRecord, lastScheduledFor: Date | null, now: Date, jobFor: Date | undefined): FirePlan {
+    return planFire(timingOf(s), {
+      policy: s.catchUpPolicy,
+      maxRuns: s.catchUpMaxRuns,
+      lastScheduledFor: lastScheduledFor ?? undefined,
+      createdAt: s.createdAt,
+      now,
+      graceMs: this.settings.graceMs,
+      jobFor,
+    });
   }
 
   /** Run now (POST .../trigger): a run for this instant with the reserved id; the same id again returns that run. */
@@ -123,8 +209,8 @@ export class ScheduleRunner {
     const mine = runs.filter((r) => inserted.has(r.id));
     if (s.overlap === 'cancel_previous' && mine.some((r) => r.status === 'pending')) await this.cancelOpen(open);
     for (const run of mine) {
-      // Scheduler lag: from the fire time to the run being fired.
-      metrics.enqueueToStart.observe({ queue: 'schedules' }, run.lagMs / 1000);
+      // Scheduler lag: from the fire time to the run being fired (skipped runs too: they were due as well).
+      metrics.schedulerLag.observe({ target: run.targetType }, run.lagMs / 1000);
       if (run.status === 'pending') await this.dispatch(s, run);
       this.log.info(
         {

@@ -10,6 +10,7 @@ import {
 } from '@baton/core';
 import type { Logger } from '@baton/observability';
 import { fireTimesAfter, upcoming } from '@baton/scheduling';
+import { timingGroupOf } from './schedule.pattern';
 import { mergePatch, planSchedule, timingChanged, timingOf, type ScheduleInput } from './schedule.rules';
 import type { ScheduleQueue } from './schedule.queue';
 import type { ScheduleRunner } from './schedule.runner';
@@ -40,7 +41,7 @@ const nextFire = (s: NewSchedule | ScheduleRecord, now: Date): Date | null =>
 export class ScheduleService {
   constructor(
     private readonly store: ScheduleStore,
-    private readonly queue: Pick<ScheduleQueue, 'sync' | 'remove' | 'catchUp'>,
+    private readonly queue: Pick<ScheduleQueue, 'sync' | 'release' | 'catchUp' | 'remove'>,
     private readonly runner: ScheduleRunner,
     private readonly targets: TargetRegistry,
     private readonly settings: { minEveryMs: number },
@@ -88,7 +89,7 @@ export class ScheduleService {
     };
     const updated = await this.store.update(id, changes, current.version);
     if (!updated) throw preconditionFailed();
-    await this.syncQuietly(updated, current.paused && !updated.paused);
+    await this.syncQuietly(updated, current.paused && !updated.paused, current);
     return answer(updated);
   }
 
@@ -96,7 +97,7 @@ export class ScheduleService {
     const current = await this.find(id, tenantId);
     if (current.deletedAt) return;
     const deleted = await this.store.softDelete(id);
-    if (deleted) await this.syncQuietly(deleted);
+    if (deleted) await this.syncQuietly(deleted, false, current);
   }
 
   async pause(id: string, tenantId: string | null): Promise<ScheduleAnswer> {
@@ -147,9 +148,11 @@ export class ScheduleService {
     if (current.deletedAt) throw invalidState('the schedule is deleted');
     if (current.paused === paused) return answer(current);
     const now = new Date();
-    const updated = await this.store.update(id, { paused, nextRunAt: nextFire(current, now) });
+    // The group is (re)stated so that a row from before timing groups fires with its group once resumed.
+    const changes = { paused, nextRunAt: nextFire(current, now), timingGroup: timingGroupOf(current) };
+    const updated = await this.store.update(id, changes);
     if (!updated) throw invalidState('the schedule is deleted');
-    await this.syncQuietly(updated, !paused);
+    await this.syncQuietly(updated, !paused, current);
     return answer(updated);
   }
 
@@ -171,13 +174,21 @@ export class ScheduleService {
   }
 
   /**
-   * Redis follows Postgres: if the job scheduler cannot be written now, the schedule is still saved and the
-   * reconciler puts its scheduler back (and catches up) within RECONCILE_INTERVAL_MS.
+   * Redis follows Postgres: the schedule's timing group gets its job scheduler while the schedule is active, and a
+   * group it left (paused, deleted, timing changed) gives its scheduler back when no active member is left. If Redis
+   * cannot be written now, the schedule is still saved and the reconciler puts its scheduler back (and catches up)
+   * within RECONCILE_INTERVAL_MS; a group's fire job finding no member releases the scheduler too.
    */
-  private async syncQuietly(s: ScheduleRecord, catchUp = false): Promise<void> {
+  private async syncQuietly(s: ScheduleRecord, catchUp = false, before?: ScheduleRecord): Promise<void> {
     try {
       await this.queue.sync(s);
       if (catchUp) await this.queue.catchUp(s);
+      const active = !s.paused && !s.deletedAt && s.nextRunAt;
+      const left = new Set([before?.timingGroup, s.timingGroup].filter((g): g is string => !!g));
+      if (active) left.delete(s.timingGroup!);
+      for (const group of left) await this.queue.release(group, this.store);
+      // A schedule from before timing groups had its own job scheduler (id = schedule id); its group fires it now.
+      if (before && !before.timingGroup) await this.queue.remove(s.id);
     } catch (err) {
       this.log.warn(
         { scheduleId: s.id, tenantId: s.tenantId, err },

@@ -32,6 +32,13 @@ export interface ScheduleStore {
   advance(id: string, caughtUpTo: Date | null, nextRunAt: Date | null): Promise<void>;
   /** Active (not paused, not deleted) schedules in id order after `afterId`: the reconciler's scan. */
   active(afterId: string | undefined, limit: number): Promise<ScheduleRecord[]>;
+  /** The active members of a timing group, in id order (all of them without `limit`): who its fire job fires. */
+  activeInTimingGroup(group: string, limit?: number): Promise<ScheduleRecord[]>;
+  /**
+   * Records the timing group of a schedule still at `version` (a concurrent PATCH wins), without bumping the version:
+   * it is derived from the timing, not a change. False when the version moved on.
+   */
+  assignTimingGroup(id: string, group: string, version: number): Promise<boolean>;
 
   /** Inserts runs; a run whose (scheduleId, scheduledFor) exists is skipped. Returns the ids inserted. */
   insertRuns(runs: ScheduleRunRecord[]): Promise<Set<string>>;

@@ -27,6 +27,11 @@ export interface ScheduleRecord {
   notify: Record<string, unknown> | null;
   nextRunAt: Date | null;
   lastScheduledFor: Date | null;
+  /**
+   * timingGroupOf the timing: schedules with the same fire times share a job scheduler and fire in one job. Null
+   * only for rows from before timing groups, until the reconciler assigns it.
+   */
+  timingGroup: string | null;
   version: number;
   createdAt: Date;
   updatedAt: Date;

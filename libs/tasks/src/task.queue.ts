@@ -1,11 +1,15 @@
 import { backoffDelay, Coalescer, type BackoffPolicy } from '@baton/core';
+import { FairQueue } from '@baton/fairness';
 import { JobProducer } from '@baton/queue';
 import { delayUntilRun } from './task.rules';
 import type { TaskRecord } from './task.types';
 
 export const TASK_BACKOFF_TYPE = 'baton';
 
-/** Puts tasks on the tasks queue. The job id is the task id, so enqueueing a task twice is harmless. */
+/**
+ * Puts tasks on the tasks queue. The job id is the task id, so enqueueing a task twice is harmless. With fair sharing
+ * on, a task waits in its tenant's lane and is added to the queue when the dispatcher admits it (libs/fairness).
+ */
 export class TaskQueue {
   /** Single enqueues from concurrent requests go out as one addBulk (one round trip, one Lua call per job). */
   private readonly single = new Coalescer<TaskRecord, void>(
@@ -16,27 +20,47 @@ export class TaskQueue {
     { maxBatch: 500, maxConcurrent: 1 },
   );
 
-  constructor(private readonly producer: JobProducer) {}
+  constructor(
+    private readonly producer: JobProducer,
+    /** The tasks queue's fair dispatcher; absent when FAIR_QUEUES leaves tasks out. */
+    readonly fair?: FairQueue,
+  ) {}
 
   enqueueOne(task: TaskRecord): Promise<void> {
     return this.single.submit(task);
   }
 
   async enqueue(tasks: TaskRecord[], now = new Date()): Promise<void> {
-    await this.producer.addBulk(
-      'task.run',
-      tasks.map((task) => ({
-        payload: { taskId: task.id, tenantId: task.tenantId, requestId: task.requestId ?? undefined },
-        opts: {
-          jobId: task.id,
-          priority: task.priority,
-          delay: delayUntilRun(task, now),
-          attempts: task.maxAttempts,
-          backoff: { type: TASK_BACKOFF_TYPE },
-          // History lives in Postgres; Redis keeps a little for Bull Board.
-          removeOnComplete: { count: 1000 },
-          removeOnFail: { count: 5000 },
-        },
+    const jobs = tasks.map((task) => ({
+      name: 'task.run' as const,
+      data: { taskId: task.id, tenantId: task.tenantId, requestId: task.requestId ?? undefined },
+      opts: {
+        jobId: task.id,
+        priority: task.priority,
+        delay: delayUntilRun(task, now),
+        attempts: task.maxAttempts,
+        backoff: { type: TASK_BACKOFF_TYPE },
+        // History lives in Postgres; Redis keeps a little for Bull Board.
+        removeOnComplete: { count: 1000 },
+        removeOnFail: { count: 5000 },
+      },
+    }));
+    if (!this.fair) {
+      await this.producer.addBulk(
+        'task.run',
+        jobs.map((j) => ({ payload: j.data, opts: j.opts })),
+      );
+      return;
+    }
+    // Fair sharing: the task waits in its tenant's lane (from its runAt) and is added to BullMQ when admitted.
+    await this.fair.enqueue(
+      tasks.map((task, i) => ({
+        jobId: task.id,
+        tenantId: task.tenantId,
+        priority: task.priority,
+        readyAt: now.getTime() + jobs[i].opts.delay,
+        // Added when admitted, with no delay: its time counts from when it became due (enqueue-to-start metric).
+        job: { ...jobs[i], opts: { ...jobs[i].opts, delay: 0, timestamp: now.getTime() + jobs[i].opts.delay } },
       })),
     );
   }
@@ -51,11 +75,19 @@ export class TaskQueue {
   async remove(taskId: string): Promise<void> {
     const job = await this.producer.queue('tasks').getJob(taskId);
     if (job && !(await job.isActive())) await job.remove().catch(() => undefined);
+    await this.fair?.remove([taskId]);
   }
 }
 
-/** BullMQ's custom backoff for tasks: our exponential with full jitter. */
+/**
+ * BullMQ's custom backoff for tasks: our exponential with full jitter. Under fair sharing the job is parked instead,
+ * and the worker puts it in its tenant's lane for after the delay (taskRetryDelay), so a retry waits without holding
+ * a slot and is admitted like any other job.
+ */
 export const taskBackoffStrategy =
-  (policy: BackoffPolicy) =>
+  (policy: BackoffPolicy, parked = false) =>
   (attemptsMade: number): number =>
-    backoffDelay(attemptsMade, policy);
+    parked ? FairQueue.parked().delay : taskRetryDelay(attemptsMade, policy);
+
+export const taskRetryDelay = (attemptsMade: number, policy: BackoffPolicy): number =>
+  backoffDelay(attemptsMade, policy);

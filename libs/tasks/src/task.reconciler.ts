@@ -37,9 +37,11 @@ export class TaskReconciler {
       report.scanned += tasks.length;
       after = tasks[tasks.length - 1].id;
       const states = await Promise.all(tasks.map((t) => this.queue.getJobState(t.id)));
+      // Under fair sharing a task waiting for admission has no job yet: its lane holds it.
+      const held = (await this.taskQueue.fair?.holds(tasks.map((t) => t.id))) ?? [];
       const missing: TaskRecord[] = [];
       for (let i = 0; i < tasks.length; i++) {
-        if (states[i] === 'unknown') missing.push(tasks[i]);
+        if (states[i] === 'unknown' && !held[i]) missing.push(tasks[i]);
         else if (states[i] === 'failed') report.failed += (await this.failAbandoned(tasks[i])) ? 1 : 0;
       }
       if (missing.length > 0) {

@@ -1,5 +1,5 @@
 import { Inject, Injectable, type OnModuleDestroy, type OnModuleInit } from '@nestjs/common';
-import type { Redis } from 'ioredis';
+import type { Cluster, Redis } from 'ioredis';
 import { BatonError, hashApiKey, sameSecret, SYSTEM_TENANT_ID, type Principal } from '@baton/core';
 import { createRedis } from '@baton/queue';
 import type { Runtime } from '@baton/runtime';
@@ -15,7 +15,7 @@ const CACHE_MAX = 10_000;
 @Injectable()
 export class ApiKeys implements OnModuleInit, OnModuleDestroy {
   private readonly cache = new Map<string, { principal: Principal | null; until: number }>();
-  private subscriber?: Redis;
+  private subscriber?: Redis | Cluster;
   private readonly channel: string;
 
   constructor(@Inject(RUNTIME) private readonly runtime: Runtime) {
@@ -23,7 +23,7 @@ export class ApiKeys implements OnModuleInit, OnModuleDestroy {
   }
 
   async onModuleInit(): Promise<void> {
-    this.subscriber = createRedis(this.runtime.redisUrl, { blocking: true, name: 'api-key-revocations' });
+    this.subscriber = createRedis(this.runtime.redisTarget, { blocking: true, name: 'api-key-revocations' });
     this.subscriber.on('error', () => undefined);
     this.subscriber.on('message', () => this.cache.clear());
     await this.subscriber.subscribe(this.channel).catch(() => undefined);

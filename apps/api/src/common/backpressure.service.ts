@@ -58,12 +58,17 @@ export class Backpressure {
     let sample: Sample;
     try {
       // BullMQ waits for a ready connection without limit; a Redis that is away must not hold the request.
-      const counts = await withTimeout(
-        this.runtime.producer.queue(queue).getJobCounts('wait', 'prioritized'),
+      // On a fair-shared queue, jobs waiting in tenants' lanes for admission are backlog too.
+      const fair = this.runtime.fair[queue as keyof Runtime['fair']];
+      const [counts, laned] = await withTimeout(
+        Promise.all([
+          this.runtime.producer.queue(queue).getJobCounts('wait', 'prioritized'),
+          fair ? fair.waitingCount() : 0,
+        ]),
         1000,
         'queue count',
       );
-      sample = { at: Date.now(), backlog: (counts.wait ?? 0) + (counts.prioritized ?? 0) };
+      sample = { at: Date.now(), backlog: (counts.wait ?? 0) + (counts.prioritized ?? 0) + laned };
     } catch (error) {
       sample = { at: Date.now(), backlog: 0, error };
     }

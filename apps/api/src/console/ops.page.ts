@@ -1,6 +1,8 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { ALL_QUEUES } from '@baton/contracts';
-import { describeQueue, type QueueStats } from '@baton/queue';
+import type { TenantShare } from '@baton/fairness';
+import type { QueueStats } from '@baton/queue';
+import { describeQueueOf } from '@baton/runtime';
 import { html, type ConsoleDeps } from './console.http';
 import { consolePage, table, type Column } from './console.pages';
 
@@ -17,7 +19,7 @@ export function registerOpsPage(scope: FastifyInstance, deps: ConsoleDeps): void
   const render = async (req: FastifyRequest): Promise<string> => {
     const now = Date.now();
     const [queues, pending, retries, deadLetters] = await Promise.all([
-      Promise.all(ALL_QUEUES.map((name) => describeQueue(runtime.producer.queue(name), now))),
+      Promise.all(ALL_QUEUES.map((name) => describeQueueOf(runtime, name, now))),
       runtime.stores.ops.pendingTooLong(PENDING_OLDER_THAN_MS),
       runtime.stores.ops.retriesPerSuccess(RETRY_WINDOW_MS),
       runtime.stores.ops.deadLettersByKind(DEAD_LETTER_WINDOW_MS),
@@ -38,6 +40,23 @@ export function registerOpsPage(scope: FastifyInstance, deps: ConsoleDeps): void
         heading: 'Queues',
         note: 'Depth by state, oldest waiting job, throughput over five minutes.',
         html: table('queues', queues, queueColumns, 'No queues.'),
+      },
+      {
+        heading: 'Tenants on fair-shared queues',
+        note: 'Per tenant: jobs waiting for admission, admitted and unfinished, finished per second over the last minute.',
+        html: table(
+          'tenants',
+          queues.flatMap((q) => (q.tenants ?? []).map((t) => ({ queue: q.name, ...t }))),
+          [
+            { title: 'queue', value: (r: TenantShare & { queue: string }) => r.queue },
+            { title: 'tenant', value: (r) => r.tenantId },
+            { title: 'waiting', value: (r) => r.waiting, numeric: true },
+            { title: 'in flight', value: (r) => r.inFlight, numeric: true },
+            { title: 'oldest waiting', value: (r) => seconds(r.headWaitingMs), numeric: true },
+            { title: 'done/s', value: (r) => r.perSecond.toFixed(2), numeric: true },
+          ],
+          'No tenant has work on a fair-shared queue.',
+        ),
       },
       {
         heading: 'Pending too long',

@@ -3,9 +3,8 @@ import { ApiExcludeController } from '@nestjs/swagger';
 import type { FastifyReply } from 'fastify';
 import { withTimeout } from '@baton/core';
 import { ALL_QUEUES } from '@baton/contracts';
-import { metrics, registry } from '@baton/observability';
-import { describeQueue } from '@baton/queue';
-import type { Runtime } from '@baton/runtime';
+import { registry } from '@baton/observability';
+import { refreshQueueGauges, type Runtime } from '@baton/runtime';
 import { Public } from '../common/access.decorators';
 import { RUNTIME } from '../common/tokens';
 
@@ -42,20 +41,7 @@ export class HealthController {
   @Get('metrics')
   @Header('content-type', 'text/plain; version=0.0.4; charset=utf-8')
   async metrics(): Promise<string> {
-    const now = Date.now();
-    await withTimeout(
-      Promise.all(
-        ALL_QUEUES.map(async (name) => {
-          const q = await describeQueue(this.runtime.producer.queue(name), now);
-          for (const state of ['waiting', 'active', 'delayed', 'failed', 'completed'] as const) {
-            metrics.queueDepth.set({ queue: name, state }, q[state]);
-          }
-          metrics.queueOldestWaitingSeconds.set({ queue: name }, q.oldestWaitingMs / 1000);
-        }),
-      ),
-      2000,
-      'queue gauges',
-    ).catch(() => undefined);
+    await refreshQueueGauges(this.runtime, ALL_QUEUES);
     return registry.metrics();
   }
 }

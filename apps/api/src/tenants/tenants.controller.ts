@@ -1,4 +1,4 @@
-import { Body, Controller, Delete, Get, HttpCode, Inject, Param, Post } from '@nestjs/common';
+import { Body, Controller, Delete, Get, HttpCode, Inject, Param, Post, Put } from '@nestjs/common';
 import {
   ApiBearerAuth,
   ApiCreatedResponse,
@@ -8,11 +8,19 @@ import {
   ApiTags,
 } from '@nestjs/swagger';
 import { isId, notFound } from '@baton/core';
+import { effectiveLimits, publishTenantLimits, type TenantLimits } from '@baton/fairness';
 import type { Runtime } from '@baton/runtime';
 import { Idempotent, Needs, ReservedId } from '../common/access.decorators';
 import { ApiKeys } from '../common/api-keys.service';
 import { RUNTIME } from '../common/tokens';
-import { ApiKeyCreatedDto, CreateApiKeyDto, CreateTenantDto, TenantDto } from './tenants.dto';
+import {
+  ApiKeyCreatedDto,
+  CreateApiKeyDto,
+  CreateTenantDto,
+  TenantDto,
+  TenantLimitsDto,
+  TenantLimitsViewDto,
+} from './tenants.dto';
 
 @ApiTags('operators')
 @ApiBearerAuth()
@@ -42,6 +50,39 @@ export class TenantsController {
     return tenant;
   }
 
+  @Get('tenants/:id/limits')
+  @ApiOperation({ summary: "A tenant's fair-share settings: its own, and what applies (defaults filled in)" })
+  @ApiOkResponse({ type: TenantLimitsViewDto })
+  async getLimits(@Param('id') id: string): Promise<TenantLimitsViewDto> {
+    const own = isId('tenant', id) ? await this.runtime.stores.access.tenantLimits(id) : null;
+    if (!own) throw notFound('tenant');
+    return this.limitsView(id, own);
+  }
+
+  @Put('tenants/:id/limits')
+  @ApiOperation({
+    summary:
+      "Replace a tenant's fair-share settings (weight; per queue maxInFlight and ratePerSecond); fields left out follow the defaults",
+  })
+  @ApiOkResponse({ type: TenantLimitsViewDto })
+  async putLimits(@Param('id') id: string, @Body() body: TenantLimitsDto): Promise<TenantLimitsViewDto> {
+    const own = plainLimits(body);
+    if (!isId('tenant', id) || !(await this.runtime.stores.access.setTenantLimits(id, own))) throw notFound('tenant');
+    // Postgres holds them; Redis is where every dispatcher reads them (re-published by the reconciler after a loss).
+    await publishTenantLimits(this.runtime.redis, this.runtime.config.QUEUE_PREFIX, id, own);
+    return this.limitsView(id, own);
+  }
+
+  private limitsView(tenantId: string, own: TenantLimits): TenantLimitsViewDto {
+    const { config } = this.runtime;
+    const defaults = {
+      weight: config.FAIR_DEFAULT_WEIGHT,
+      maxInFlight: config.FAIR_DEFAULT_MAX_IN_FLIGHT,
+      ratePerSecond: config.FAIR_DEFAULT_RATE,
+    };
+    return { tenantId, own, effective: effectiveLimits(own, defaults) };
+  }
+
   @Post('tenants/:id/api-keys')
   @HttpCode(201)
   // The secret is never stored for replay: a replay answers with the key's id and role, without its secret.
@@ -66,4 +107,9 @@ export class TenantsController {
     if (!isId('apiKey', id) || !(await this.runtime.stores.access.revokeKey(id))) throw notFound('API key');
     await this.keys.revoked();
   }
+}
+
+/** The DTO as plain JSON, without the fields left out (they follow the defaults). */
+function plainLimits(body: TenantLimitsDto): TenantLimits {
+  return JSON.parse(JSON.stringify(body)) as TenantLimits;
 }

@@ -1,6 +1,13 @@
 import { Inject, Injectable, type OnModuleDestroy, type OnModuleInit } from '@nestjs/common';
 import type { Job } from 'bullmq';
-import { BatchFeeder, BatchItemRunner, openGate, RedisSubmitGate, type SubmitGate } from '@baton/batches';
+import {
+  BatchFeeder,
+  BatchItemRunner,
+  MeteredClusterClient,
+  openGate,
+  RedisSubmitGate,
+  type SubmitGate,
+} from '@baton/batches';
 import { HttpClusterClient, startSimulator, type RunningSimulator } from '@baton/cluster';
 import type { JobPayloads } from '@baton/contracts';
 import { JobHandler } from '@baton/queue';
@@ -27,7 +34,9 @@ export class BatchProcessor implements OnModuleInit, OnModuleDestroy {
       url = this.simulator.url;
       log.warn({ clusterUrl: url }, 'CLUSTER_URL is not set: batch items run on a built-in cluster simulator');
     }
-    const cluster = new HttpClusterClient({ baseUrl: url, timeoutMs: config.CLUSTER_TIMEOUT_MS });
+    const cluster = new MeteredClusterClient(
+      new HttpClusterClient({ baseUrl: url, timeoutMs: config.CLUSTER_TIMEOUT_MS }),
+    );
     const gate: SubmitGate =
       config.CLUSTER_SUBMIT_RATE > 0
         ? new RedisSubmitGate(redis, `${config.QUEUE_PREFIX}:cluster-submit-gate`, config.CLUSTER_SUBMIT_RATE)
@@ -52,8 +61,8 @@ export class BatchProcessor implements OnModuleInit, OnModuleDestroy {
   }
 
   @JobHandler('batch.rollup')
-  rollup(job: Job<JobPayloads['batch.rollup']>): Promise<unknown> {
-    return this.feeder.rollup(job);
+  rollup(job: Job<JobPayloads['batch.rollup']>, token?: string): Promise<unknown> {
+    return this.feeder.rollup(job, token);
   }
 
   @JobHandler('batch.item')

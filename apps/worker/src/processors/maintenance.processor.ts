@@ -1,6 +1,7 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { BatchReconciler, type BatchReconcileReport } from '@baton/batches';
 import { QUEUES } from '@baton/contracts';
+import { publishTenantLimits } from '@baton/fairness';
 import { JobHandler } from '@baton/queue';
 import { purgeNotificationHistory } from '@baton/notifications';
 import type { Runtime } from '@baton/runtime';
@@ -22,17 +23,33 @@ export class MaintenanceProcessor {
     this.batchReconciler = new BatchReconciler(
       runtime.stores.batches,
       runtime.batchQueue,
-      { batches: runtime.producer.queue(QUEUES.batches) },
+      { batches: runtime.producer.queue(QUEUES.batches), cluster: runtime.producer.queue(QUEUES.cluster) },
       runtime.log,
     );
   }
 
   @JobHandler('maintenance.reconcile')
-  async reconcile(): Promise<ReconcileReport & { batches: BatchReconcileReport; idempotencyPurged: number }> {
+  async reconcile(): Promise<
+    ReconcileReport & { batches: BatchReconcileReport; idempotencyPurged: number; fair: Record<string, object> }
+  > {
     const report = await this.reconciler.run(this.runtime.config.RECONCILE_GRACE_MS);
     const batches = await this.batchReconciler.run(this.runtime.config.RECONCILE_GRACE_MS);
     const idempotencyPurged = await this.runtime.stores.idempotency.purgeExpired();
-    return { ...report, batches, idempotencyPurged };
+    const fair = await this.repairFairDispatch();
+    return { ...report, batches, idempotencyPurged, fair };
+  }
+
+  /**
+   * Tenants' own fair-share settings are re-published from Postgres (Redis may have lost them), and each fair
+   * dispatcher repairs what crashes left (libs/fairness audit).
+   */
+  private async repairFairDispatch(): Promise<Record<string, object>> {
+    const { redis, config, stores } = this.runtime;
+    for (const t of await stores.access.tenantsWithLimits())
+      await publishTenantLimits(redis, config.QUEUE_PREFIX, t.id, t.limits);
+    const reports: Record<string, object> = {};
+    for (const fair of Object.values(this.runtime.fair)) reports[fair.name] = await fair.audit();
+    return reports;
   }
 
   /** Execution history is kept in Postgres for HISTORY_RETENTION_DAYS, whatever Redis keeps. */

@@ -2,8 +2,8 @@ import { Inject, Injectable } from '@nestjs/common';
 import type { Job } from 'bullmq';
 import { AlertWatcher } from '@baton/alerts';
 import { ALL_QUEUES, type JobPayloads } from '@baton/contracts';
-import { describeQueue, JobHandler } from '@baton/queue';
-import { scheduleTargetsOf, type Runtime } from '@baton/runtime';
+import { JobHandler, PermanentJobError } from '@baton/queue';
+import { describeQueueOf, scheduleTargetsOf, type Runtime } from '@baton/runtime';
 import { fireWindowOf, ScheduleReconciler, ScheduleRunner, ScheduleSweeper, type FireReport } from '@baton/schedules';
 import { RUNTIME } from '../tokens';
 
@@ -24,7 +24,7 @@ export class ScheduleProcessor {
     this.watcher = new AlertWatcher(
       stores.alerts,
       {
-        queues: () => Promise.all(ALL_QUEUES.map((q) => describeQueue(runtime.producer.queue(q)))),
+        queues: () => Promise.all(ALL_QUEUES.map((q) => describeQueueOf(runtime, q))),
         silentSince: (before) => stores.heartbeats.silentSince(before),
         recovered: (ids, after) => stores.heartbeats.recovered(ids, after),
       },
@@ -40,13 +40,19 @@ export class ScheduleProcessor {
   /**
    * The instant a job scheduler made this job for travels in its options (BullMQ's prevMillis). Its horizon counts
    * from now, which is after BullMQ scheduled the next job at pick-up: a later horizon may overlap the next job's
-   * instants (the run's unique key makes that harmless), an earlier one could skip one.
+   * instants (the run's unique key makes that harmless), an earlier one could skip one. A timing group's job fires
+   * its members; a group left without any gives its job scheduler back.
    */
   @JobHandler('schedule.fire')
-  fire(job: Job<JobPayloads['schedule.fire']>): Promise<FireReport> {
-    const { prevMillis, repeat } = job.opts as { prevMillis?: number; repeat?: { pattern?: string } };
-    const window = job.repeatJobKey && prevMillis ? fireWindowOf(prevMillis, Date.now(), repeat?.pattern) : undefined;
-    return this.runner.fire(job.data.scheduleId, window);
+  async fire(job: Job<JobPayloads['schedule.fire']>): Promise<FireReport> {
+    const { prevMillis, repeat } = job.opts as { prevMillis?: number; repeat?: { pattern?: string; count?: number } };
+    const window = job.repeatJobKey && prevMillis ? fireWindowOf(prevMillis, Date.now(), repeat) : undefined;
+    if (!('timingGroup' in job.data)) return this.runner.fire(job.data.scheduleId, window);
+    const group = job.data.timingGroup;
+    if (!window) throw new PermanentJobError(`a timing group's fire job without its scheduler: ${group}`);
+    const report = await this.runner.fireGroup(group, window);
+    if (report.ignored === 'empty') await this.runtime.scheduleQueue.release(group, this.runtime.stores.schedules);
+    return report;
   }
 
   @JobHandler('schedule.sweep')

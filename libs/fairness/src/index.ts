@@ -1,0 +1,3 @@
+export * from './fair.rules';
+export * from './fair.queue';
+export * from './fair.describe';
