@@ -3,8 +3,10 @@
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import { newId } from '@baton/core';
+import { InferenceQueue, itemJobId } from '@baton/inference';
 import type { GpuWorkerHandle } from '@baton/gpu-worker-app';
-import { startBaton, type Harness } from './support/harness';
+import IORedis from 'ioredis';
+import { startBaton, TEST_REDIS_URL, type Harness } from './support/harness';
 import { image, startGpu, waitTerminal } from './support/inference';
 
 let h: Harness;
@@ -38,4 +40,42 @@ test('a job stored but never enqueued is enqueued by the reconciler and complete
   const done = await waitTerminal(h, key, job.id, 60_000);
   assert.equal(done.status, 'succeeded');
   assert.equal(done.counts.succeeded, 3);
+});
+
+test('items admitted by fair sharing but never added (their admitter died) are freed by the audit and run', async () => {
+  const fair = h.runtime.fair.inference;
+  assert.ok(fair, 'inference is fair by default');
+  const { tenantId, key } = await h.tenant('member');
+  const now = new Date();
+  const { job } = await h.runtime.stores.inference.create({
+    id: newId('inference'),
+    tenantId,
+    model: 'text-direction',
+    version: '1',
+    priority: 5,
+    notify: null,
+    inputs: [0, 1, 2, 3, 4].map((i) => image(i)),
+    requestId: null,
+    createdAt: now,
+    expiresAt: new Date(now.getTime() + 3600_000),
+  });
+  // Items 0-3 were admitted a minute ago by a process that died before adding them to the queue: they hold slots,
+  // and are in neither a lane nor BullMQ. Item 4 is still waiting in the tenant's lane, so the job looks alive.
+  const base = `${h.prefix}:fair:inference`;
+  const redis = new IORedis(TEST_REDIS_URL);
+  for (const index of [0, 1, 2, 3]) {
+    await redis.hset(`${base}:owner`, itemJobId(job.id, index), tenantId);
+    await redis.zadd(`${base}:inflight:${tenantId}`, Date.now() - 60_000, itemJobId(job.id, index));
+  }
+  redis.disconnect();
+  await new InferenceQueue(h.runtime.producer, { attempts: 3, backoffMs: 500 }, fair).enqueue(job, [4]);
+  gpu ??= await startGpu(h);
+  const done = await waitTerminal(h, key, job.id, 60_000);
+  assert.equal(done.status, 'succeeded');
+  assert.equal(done.counts.succeeded, 5);
+  assert.deepEqual(
+    await fair.holds([0, 1, 2, 3, 4].map((i) => itemJobId(job.id, i))),
+    [false, false, false, false, false],
+    'no slot is left held',
+  );
 });

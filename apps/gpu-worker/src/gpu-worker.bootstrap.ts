@@ -94,12 +94,11 @@ export async function startGpuWorker(runtime: Runtime): Promise<GpuWorkerHandle>
   const timers = [
     setInterval(
       () =>
-        void reconcileInference(
-          store,
-          queue,
-          runtime.producer.queue(QUEUES.inference),
-          config.RECONCILE_GRACE_MS,
-        ).catch((err: unknown) => log.warn({ err }, 'inference reconcile failed')),
+        // The fair audit first: it frees the slots of items admitted but never added, which the reconcile then finds.
+        void (async () => {
+          await fair?.audit();
+          await reconcileInference(store, queue, runtime.producer.queue(QUEUES.inference), config.RECONCILE_GRACE_MS);
+        })().catch((err: unknown) => log.warn({ err }, 'inference reconcile failed')),
       config.RECONCILE_INTERVAL_MS,
     ),
     setInterval(

@@ -187,7 +187,8 @@ return n
 /**
  * Repairs after crashes. ARGV: base, the queue's job key prefix, its delayed key, the lowest delayed score of a parked
  * job, and the age (ms) past which an admitted job still parked counts as stranded.
- * - An admitted job whose BullMQ job finished or is gone is released (its worker died before saying so).
+ * - An admitted job whose BullMQ job finished is released (its worker died before saying so), and so is one still
+ *   missing from BullMQ after that age (the admitting process died before adding it; its reconciler re-enqueues it).
  * Returns { stranded: admitted but still parked (the admitting process died before promoting it),
  *           orphans: parked but neither in a lane nor admitted (the enqueuing process died in between) }.
  */
@@ -199,13 +200,15 @@ local released, stranded = 0, {}
 for i = 1, #entries, 2 do
   local id, tenant = entries[i], entries[i + 1]
   local key = jobPrefix .. id
-  if redis.call('EXISTS', key) == 0 or redis.call('HEXISTS', key, 'finishedOn') == 1 then
+  local at = tonumber(redis.call('ZSCORE', base .. ':inflight:' .. tenant, id) or now)
+  local old = now - at > strandedAfter
+  -- A job admitted from its spec is added just after admission: missing, it counts as gone only once old.
+  if redis.call('HEXISTS', key, 'finishedOn') == 1 or (old and redis.call('EXISTS', key) == 0) then
     redis.call('HDEL', owner, id)
     redis.call('ZREM', base .. ':inflight:' .. tenant, id)
     released = released + 1
-  elseif redis.call('ZSCORE', delayed, id) and tonumber(redis.call('ZSCORE', delayed, id)) >= tonumber(parkedFrom) then
-    local at = tonumber(redis.call('ZSCORE', base .. ':inflight:' .. tenant, id) or now)
-    if now - at > strandedAfter then stranded[#stranded + 1] = id end
+  elseif old and redis.call('ZSCORE', delayed, id) and tonumber(redis.call('ZSCORE', delayed, id)) >= tonumber(parkedFrom) then
+    stranded[#stranded + 1] = id
   end
 end
 local orphans = {}

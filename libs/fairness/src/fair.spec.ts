@@ -175,7 +175,7 @@ describe('fair dispatch (Redis)', () => {
     assert.ok((await admittedIds()).includes(later));
   });
 
-  it('repairs after crashes: lost lane entries, admitted-but-parked jobs, slots of vanished jobs', async () => {
+  it('repairs after crashes: lost lane entries, admitted-but-parked jobs, slots of vanished jobs (past a grace)', async () => {
     const { prefix, queue, fair, add, inFlight, admittedIds } = setup(10);
     const running = await add('A', 2);
     // A process died between adding a job parked and putting it in its lane.
@@ -184,13 +184,17 @@ describe('fair dispatch (Redis)', () => {
     await queue.add('x', { tenantId: 'C' }, { jobId: 'stranded', ...FairQueue.parked() });
     await redis.hset(`${prefix}:fair:tasks:owner`, 'stranded', 'C');
     await redis.zadd(`${prefix}:fair:tasks:inflight:C`, Date.now() - 60_000, 'stranded');
-    // A worker died after its job ended, before releasing it.
+    // A worker died after its job ended, before releasing it (a minute ago).
     await (await queue.getJob(running[0]))!.remove();
+    await redis.zadd(`${prefix}:fair:tasks:inflight:A`, Date.now() - 60_000, running[0]);
+    // Admitted from its spec just now, and about to be added: not in BullMQ yet, but not gone either.
+    await redis.hset(`${prefix}:fair:tasks:owner`, 'adding', 'D');
+    await redis.zadd(`${prefix}:fair:tasks:inflight:D`, Date.now(), 'adding');
     const report = await fair.audit(30_000);
     await fair.settle();
     assert.deepEqual(report, { released: 1, promoted: 1, relaned: 1 });
     assert.deepEqual((await admittedIds()).sort(), ['orphan', running[1], 'stranded'].sort());
-    assert.deepEqual(await inFlight(), { A: 1, B: 1, C: 1 });
+    assert.deepEqual(await inFlight(), { A: 1, B: 1, C: 1, D: 1 });
   });
 
   it('removes a cancelled job from its lane; enqueueing an admitted job again changes nothing', async () => {
