@@ -11,6 +11,8 @@ export interface Deployment {
   databaseUrl: string;
   /** Starts the worker process, for a deployment made without one (`worker: false`). */
   startWorker?(): void;
+  /** Process ids by app, for a deployment of separate processes (RSS sampling). */
+  pids?(): Record<string, number>;
   close(): Promise<void>;
 }
 
@@ -39,10 +41,12 @@ export async function asProcesses(
     HOST: '127.0.0.1',
   };
   const children: ChildProcess[] = [];
+  const pids: Record<string, number> = {};
   const start = (main: string) => {
     const flags = process.env.BENCH_CHILD_FLAGS ? process.env.BENCH_CHILD_FLAGS.split(' ') : [];
     const child = spawn(process.execPath, [...flags, main], { env, stdio: ['ignore', 'ignore', 'inherit'] });
     children.push(child);
+    pids[main.split('/')[2]] = child.pid!;
     return child;
   };
   const url = `http://127.0.0.1:${port}`;
@@ -66,6 +70,7 @@ export async function asProcesses(
     adminKey,
     databaseUrl: db.url,
     startWorker: opts.worker === false ? () => void start('dist/apps/worker/src/main.js') : undefined,
+    pids: () => ({ ...pids }),
     async close() {
       await Promise.all(
         children.map(

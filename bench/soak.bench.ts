@@ -1,0 +1,134 @@
+// `npm run bench:soak`: a steady load on the API and worker processes, as production runs them, for SOAK_MINUTES
+// (default 10). Each minute it reports throughput and latency of that minute, each process's resident memory (RSS,
+// from /proc) and the tasks still waiting, so a leak or a growing backlog shows as a trend. The verdict compares the
+// last minute's RSS with the second's (the first is warm-up): flat when each process grew by less than 10%.
+// Settings: SOAK_MINUTES (default 10), SOAK_RATE (requests/s, default 500), SOAK_SUBMIT_SHARE (% submits, default 20).
+import { readFileSync } from 'node:fs';
+import autocannon from 'autocannon';
+import { Pool } from 'pg';
+import { asProcesses, tenantKey } from './deployment';
+import { intFromEnv, table } from './support';
+
+const MINUTES = intFromEnv('SOAK_MINUTES', 10);
+const RATE = intFromEnv('SOAK_RATE', 500);
+const SUBMIT_SHARE = intFromEnv('SOAK_SUBMIT_SHARE', 20, 0);
+const CONNECTIONS = 10;
+const FLAT_GROWTH = 0.1;
+
+function rssMiB(pid: number): number {
+  const line = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+  return line ? Math.round(Number(line[1]) / 1024) : NaN;
+}
+
+interface Minute {
+  minute: number;
+  rps: number;
+  p50: number;
+  p99: number;
+  failed: number;
+  rss: Record<string, number>;
+  waiting: number;
+  done: number;
+}
+
+async function main(): Promise<void> {
+  console.log(
+    `soak: ${MINUTES} min at ${RATE} requests/s (${SUBMIT_SHARE}% task submits, the rest status reads); ` +
+      'API and worker in their own processes, logs off',
+  );
+  const d = await asProcesses({
+    LOG_LEVEL: 'silent',
+    RATE_LIMIT_PER_SECOND: '1000000',
+    RATE_LIMIT_BURST: '1000000',
+    BACKLOG_LIMIT: '100000000',
+  });
+  const pg = new Pool({ connectionString: d.databaseUrl, max: 1 });
+  try {
+    const key = await tenantKey(d);
+    const headers = { authorization: `Bearer ${key}`, 'content-type': 'application/json' };
+    const ids: string[] = [];
+    for (let i = 0; i < 1000; i++) {
+      const res = await fetch(`${d.url}/v1/tasks`, { method: 'POST', headers, body: '{"handler":"noop"}' });
+      ids.push(((await res.json()) as { id: string }).id);
+    }
+    let n = 0;
+    const request = () =>
+      n++ % 100 < SUBMIT_SHARE
+        ? { method: 'POST' as const, path: '/v1/tasks', body: JSON.stringify({ handler: 'noop', payload: { n } }) }
+        : { method: 'GET' as const, path: `/v1/tasks/${ids[n % ids.length]}` };
+    const pids = d.pids!();
+    const minutes: Minute[] = [];
+    for (let m = 1; m <= MINUTES; m++) {
+      const r = await autocannon({
+        url: d.url,
+        connections: CONNECTIONS,
+        duration: 60,
+        connectionRate: Math.ceil(RATE / CONNECTIONS),
+        headers,
+        requests: [{ setupRequest: (req) => ({ ...req, ...request() }) }],
+      });
+      const counts = await pg.query<{ status: string; n: string }>(
+        'SELECT status, count(*) AS n FROM tasks GROUP BY status',
+      );
+      const by = Object.fromEntries(counts.rows.map((row) => [row.status, Number(row.n)]));
+      const minute: Minute = {
+        minute: m,
+        rps: Math.round(r.requests.average),
+        p50: r.latency.p50,
+        p99: r.latency.p99,
+        failed: r.non2xx + r.errors + r.timeouts,
+        rss: Object.fromEntries(Object.entries(pids).map(([app, pid]) => [app, rssMiB(pid)])),
+        waiting: (by.queued ?? 0) + (by.running ?? 0),
+        done: by.succeeded ?? 0,
+      };
+      minutes.push(minute);
+      console.log(JSON.stringify(minute));
+    }
+    const apps = Object.keys(pids);
+    console.log(
+      '\n' +
+        table(
+          [
+            'minute',
+            'req/s',
+            'p50 ms',
+            'p99 ms',
+            'failed',
+            ...apps.map((a) => `${a} RSS MiB`),
+            'tasks waiting',
+            'done',
+          ],
+          minutes.map((m) => [
+            m.minute,
+            m.rps,
+            m.p50,
+            m.p99,
+            m.failed,
+            ...apps.map((a) => m.rss[a]),
+            m.waiting,
+            m.done,
+          ]),
+        ),
+    );
+    const base = minutes[Math.min(1, minutes.length - 1)];
+    const last = minutes[minutes.length - 1];
+    for (const app of apps) {
+      const growth = (last.rss[app] - base.rss[app]) / base.rss[app];
+      const verdict = growth < FLAT_GROWTH ? 'flat' : 'GROWING';
+      console.log(
+        `${app}: RSS ${base.rss[app]} MiB at minute ${base.minute}, ${last.rss[app]} MiB at minute ${last.minute} ` +
+          `(${(growth * 100).toFixed(1)}%): ${verdict}`,
+      );
+    }
+    console.log(JSON.stringify({ minutes: MINUTES, rate: RATE, submitShare: SUBMIT_SHARE, series: minutes }));
+    if (minutes.some((m) => m.failed > 0)) throw new Error('some requests failed');
+  } finally {
+    await pg.end();
+    await d.close();
+  }
+}
+
+main().catch((error: unknown) => {
+  console.error('soak bench failed:', error);
+  process.exitCode = 1;
+});
