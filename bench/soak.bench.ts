@@ -4,15 +4,16 @@
 // last minute's RSS with the second's (the first is warm-up): flat when each process grew by less than 10%.
 // Settings: SOAK_MINUTES (default 10), SOAK_RATE (requests/s, default 500), SOAK_SUBMIT_SHARE (% submits, default 20).
 import { readFileSync } from 'node:fs';
-import autocannon from 'autocannon';
 import { Pool } from 'pg';
 import { asProcesses, tenantKey } from './deployment';
+import { paced, type PacedRequest } from './paced';
 import { intFromEnv, table } from './support';
 
 const MINUTES = intFromEnv('SOAK_MINUTES', 10);
 const RATE = intFromEnv('SOAK_RATE', 500);
 const SUBMIT_SHARE = intFromEnv('SOAK_SUBMIT_SHARE', 20, 0);
-const CONNECTIONS = 10;
+/** Staggered connections of the even stream (bench/paced.ts). */
+const STREAMS = 10;
 const FLAT_GROWTH = 0.1;
 
 function rssMiB(pid: number): number {
@@ -52,31 +53,24 @@ async function main(): Promise<void> {
       ids.push(((await res.json()) as { id: string }).id);
     }
     let n = 0;
-    const request = () =>
+    const request = (): PacedRequest =>
       n++ % 100 < SUBMIT_SHARE
-        ? { method: 'POST' as const, path: '/v1/tasks', body: JSON.stringify({ handler: 'noop', payload: { n } }) }
-        : { method: 'GET' as const, path: `/v1/tasks/${ids[n % ids.length]}` };
+        ? { method: 'POST', path: '/v1/tasks', body: JSON.stringify({ handler: 'noop', payload: { n } }) }
+        : { method: 'GET', path: `/v1/tasks/${ids[n % ids.length]}` };
     const pids = d.pids!();
     const minutes: Minute[] = [];
     for (let m = 1; m <= MINUTES; m++) {
-      const r = await autocannon({
-        url: d.url,
-        connections: CONNECTIONS,
-        duration: 60,
-        connectionRate: Math.ceil(RATE / CONNECTIONS),
-        headers,
-        requests: [{ setupRequest: (req) => ({ ...req, ...request() }) }],
-      });
+      const r = await paced({ url: d.url, rate: RATE, seconds: 60, streams: STREAMS, request, headers });
       const counts = await pg.query<{ status: string; n: string }>(
         'SELECT status, count(*) AS n FROM tasks GROUP BY status',
       );
       const by = Object.fromEntries(counts.rows.map((row) => [row.status, Number(row.n)]));
       const minute: Minute = {
         minute: m,
-        rps: Math.round(r.requests.average),
-        p50: r.latency.p50,
-        p99: r.latency.p99,
-        failed: r.non2xx + r.errors + r.timeouts,
+        rps: r.rps,
+        p50: r.p50,
+        p99: r.p99,
+        failed: r.non2xx + r.errors,
         rss: Object.fromEntries(Object.entries(pids).map(([app, pid]) => [app, rssMiB(pid)])),
         waiting: (by.queued ?? 0) + (by.running ?? 0),
         done: by.succeeded ?? 0,

@@ -1,14 +1,12 @@
 import { Module, type DynamicModule } from '@nestjs/common';
-import { APP_GUARD, APP_INTERCEPTOR } from '@nestjs/core';
+import { APP_GUARD } from '@nestjs/core';
 import type { Runtime } from '@baton/runtime';
 import { BatchServiceProvider } from './batches/batch-service.provider';
 import { BatchesController } from './batches/batches.controller';
 import { ClusterCallbacksController } from './batches/cluster-callbacks.controller';
 import { ApiKeys } from './common/api-keys.service';
 import { AuthGuard } from './common/auth.guard';
-import { BackpressureGuard } from './common/backpressure.guard';
 import { Backpressure } from './common/backpressure.service';
-import { IdempotencyInterceptor } from './common/idempotency.interceptor';
 import { RateLimitGuard } from './common/rate-limit.guard';
 import { RUNTIME } from './common/tokens';
 import { HealthController } from './health/health.controller';
@@ -58,11 +56,10 @@ export class ApiModule {
         ScheduleServiceProvider,
         InferenceServiceProvider,
         Backpressure,
-        // Order matters: who calls, then how fast, then whether the system can take more.
+        // Order matters: who calls, then how fast; routes that enqueue then ask whether the system can take more
+        // (@Backpressure), and create routes honour Idempotency-Key (@Idempotent).
         { provide: APP_GUARD, useClass: AuthGuard },
         { provide: APP_GUARD, useClass: RateLimitGuard },
-        { provide: APP_GUARD, useClass: BackpressureGuard },
-        { provide: APP_INTERCEPTOR, useClass: IdempotencyInterceptor },
       ],
     };
   }

@@ -12,7 +12,9 @@ import {
 import type { BatchService } from '@baton/batches';
 import { QUEUES } from '@baton/contracts';
 import { isId, notFound, tenantScope, type Principal } from '@baton/core';
-import { Backpressure, Caller, Idempotent, Needs, ReservedId } from '../common/access.decorators';
+import { Caller, Needs, ReservedId } from '../common/access.decorators';
+import { Idempotent } from '../common/idempotency.interceptor';
+import { Backpressure } from '../common/backpressure.guard';
 import type { BatonRequest } from '../common/request';
 import { NotificationServiceProvider } from '../notifications/notification-service.provider';
 import { BatchServiceProvider } from './batch-service.provider';

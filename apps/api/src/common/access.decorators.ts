@@ -1,6 +1,5 @@
 import { SetMetadata, createParamDecorator, type ExecutionContext } from '@nestjs/common';
 import type { Access, Principal } from '@baton/core';
-import type { QueueName } from '@baton/contracts';
 import type { IdKind } from '@baton/core';
 import type { BatonRequest } from './request';
 
@@ -20,13 +19,6 @@ export interface IdempotentOptions {
   /** Response fields never stored for replay (secrets): a replay answers without them. */
   redact?: string[];
 }
-
-/** A create endpoint: honours Idempotency-Key, reserving an id of this kind for the object it creates. */
-export const Idempotent = (kind: IdKind, redact?: string[]) =>
-  SetMetadata(IDEMPOTENT_KEY, { kind, redact } satisfies IdempotentOptions);
-
-/** Refuse with 503 while this queue's backlog is past its bound. */
-export const Backpressure = (queue: QueueName) => SetMetadata(BACKPRESSURE_KEY, queue);
 
 /** The caller, as the auth guard resolved it. */
 export const Caller = createParamDecorator((_: unknown, ctx: ExecutionContext): Principal => {

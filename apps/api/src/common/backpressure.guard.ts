@@ -1,14 +1,21 @@
-import { Injectable, type CanActivate, type ExecutionContext } from '@nestjs/common';
+import {
+  applyDecorators,
+  Injectable,
+  SetMetadata,
+  UseGuards,
+  type CanActivate,
+  type ExecutionContext,
+} from '@nestjs/common';
 import { Reflector } from '@nestjs/core';
 import type { QueueName } from '@baton/contracts';
 import { BACKPRESSURE_KEY } from './access.decorators';
-import { Backpressure } from './backpressure.service';
+import { Backpressure as BackpressureService } from './backpressure.service';
 
 @Injectable()
 export class BackpressureGuard implements CanActivate {
   constructor(
     private readonly reflector: Reflector,
-    private readonly backpressure: Backpressure,
+    private readonly backpressure: BackpressureService,
   ) {}
 
   async canActivate(ctx: ExecutionContext): Promise<boolean> {
@@ -17,3 +24,7 @@ export class BackpressureGuard implements CanActivate {
     return true;
   }
 }
+
+/** Refuse with 503 while this queue's backlog is past its bound (a guard on these routes only, after auth and rate). */
+export const Backpressure = (queue: QueueName) =>
+  applyDecorators(SetMetadata(BACKPRESSURE_KEY, queue), UseGuards(BackpressureGuard));

@@ -1,4 +1,13 @@
-import { Inject, Injectable, type CallHandler, type ExecutionContext, type NestInterceptor } from '@nestjs/common';
+import {
+  applyDecorators,
+  Inject,
+  Injectable,
+  SetMetadata,
+  UseInterceptors,
+  type CallHandler,
+  type ExecutionContext,
+  type NestInterceptor,
+} from '@nestjs/common';
 import { HTTP_CODE_METADATA } from '@nestjs/common/constants';
 import { Reflector } from '@nestjs/core';
 import type { FastifyReply } from 'fastify';
@@ -8,6 +17,7 @@ import type { IdempotencyClaim } from '@baton/db';
 import type { Runtime } from '@baton/runtime';
 import { IDEMPOTENT_KEY, type IdempotentOptions } from './access.decorators';
 import type { BatonRequest } from './request';
+import type { IdKind } from '@baton/core';
 import { RUNTIME } from './tokens';
 
 /** An in-progress claim older than this belongs to a request that died; a retry takes it over. */
@@ -122,3 +132,13 @@ function redact(body: unknown, fields: string[] | undefined): unknown {
   for (const field of fields) delete copy[field];
   return copy;
 }
+
+/**
+ * A create endpoint: honours Idempotency-Key, reserving an id of this kind for the object it creates. The interceptor
+ * runs on these routes only, so reads never pay for it.
+ */
+export const Idempotent = (kind: IdKind, redact?: string[]) =>
+  applyDecorators(
+    SetMetadata(IDEMPOTENT_KEY, { kind, redact } satisfies IdempotentOptions),
+    UseInterceptors(IdempotencyInterceptor),
+  );

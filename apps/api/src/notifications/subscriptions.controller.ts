@@ -10,7 +10,8 @@ import {
 } from '@nestjs/swagger';
 import { decodeCursor, isId, notFound, parseLimit, tenantScope, toPage, type Page, type Principal } from '@baton/core';
 import type { NotificationService } from '@baton/notifications';
-import { Caller, Idempotent, Needs, ReservedId } from '../common/access.decorators';
+import { Caller, Needs, ReservedId } from '../common/access.decorators';
+import { Idempotent } from '../common/idempotency.interceptor';
 import { PageQueryDto } from '../common/page-query.dto';
 import { NotificationServiceProvider } from './notification-service.provider';
 import { CreateSubscriptionDto, SubscriptionCreatedDto, SubscriptionDto } from './notifications.dto';

@@ -3,7 +3,8 @@ import { ApiBearerAuth, ApiHeader, ApiOperation, ApiTags } from '@nestjs/swagger
 import type { FastifyReply } from 'fastify';
 import { isId, notFound, tenantScope, type Page, type Principal } from '@baton/core';
 import type { RunView, ScheduleAnswer, ScheduleService, ScheduleView } from '@baton/schedules';
-import { Caller, Idempotent, Needs, ReservedId } from '../common/access.decorators';
+import { Caller, Needs, ReservedId } from '../common/access.decorators';
+import { Idempotent } from '../common/idempotency.interceptor';
 import { NotificationServiceProvider } from '../notifications/notification-service.provider';
 import { PageQueryDto } from '../common/page-query.dto';
 import { ScheduleServiceProvider } from './schedule-service.provider';

@@ -10,7 +10,8 @@ import {
 import { isId, notFound } from '@baton/core';
 import { effectiveLimits, publishTenantLimits, type TenantLimits } from '@baton/fairness';
 import type { Runtime } from '@baton/runtime';
-import { Idempotent, Needs, ReservedId } from '../common/access.decorators';
+import { Needs, ReservedId } from '../common/access.decorators';
+import { Idempotent } from '../common/idempotency.interceptor';
 import { ApiKeys } from '../common/api-keys.service';
 import { RUNTIME } from '../common/tokens';
 import {
