@@ -1,20 +1,19 @@
 // `npm run bench:soak`: a steady load on the API and worker processes, as production runs them, for SOAK_MINUTES
 // (default 10). Each minute it reports throughput and latency of that minute, each process's resident memory (RSS,
-// from /proc) and the tasks still waiting, so a leak or a growing backlog shows as a trend. The verdict compares the
-// last minute's RSS with the second's (the first is warm-up): flat when each process grew by less than 10%.
+// from /proc) and the tasks still waiting, so a leak or a growing backlog shows as a trend. The verdict fits a line
+// to each process's RSS after the first (warm-up) minute: flat when its drift over the run is under 10% of the mean.
 // Settings: SOAK_MINUTES (default 10), SOAK_RATE (requests/s, default 500), SOAK_SUBMIT_SHARE (% submits, default 20).
 import { readFileSync } from 'node:fs';
 import { Pool } from 'pg';
 import { asProcesses, tenantKey } from './deployment';
 import { paced, type PacedRequest } from './paced';
-import { intFromEnv, table } from './support';
+import { intFromEnv, rssVerdict, table } from './support';
 
 const MINUTES = intFromEnv('SOAK_MINUTES', 10);
 const RATE = intFromEnv('SOAK_RATE', 500);
 const SUBMIT_SHARE = intFromEnv('SOAK_SUBMIT_SHARE', 20, 0);
 /** Staggered connections of the even stream (bench/paced.ts). */
 const STREAMS = 10;
-const FLAT_GROWTH = 0.1;
 
 function rssMiB(pid: number): number {
   const line = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
@@ -104,16 +103,13 @@ async function main(): Promise<void> {
           ]),
         ),
     );
-    const base = minutes[Math.min(1, minutes.length - 1)];
-    const last = minutes[minutes.length - 1];
-    for (const app of apps) {
-      const growth = (last.rss[app] - base.rss[app]) / base.rss[app];
-      const verdict = growth < FLAT_GROWTH ? 'flat' : 'GROWING';
+    for (const app of apps)
       console.log(
-        `${app}: RSS ${base.rss[app]} MiB at minute ${base.minute}, ${last.rss[app]} MiB at minute ${last.minute} ` +
-          `(${(growth * 100).toFixed(1)}%): ${verdict}`,
+        rssVerdict(
+          app,
+          minutes.slice(1).map((m) => [m.minute, m.rss[app]] as const),
+        ),
       );
-    }
     console.log(JSON.stringify({ minutes: MINUTES, rate: RATE, submitShare: SUBMIT_SHARE, series: minutes }));
     if (minutes.some((m) => m.failed > 0)) throw new Error('some requests failed');
   } finally {

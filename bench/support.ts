@@ -149,3 +149,25 @@ export function httpClient(baseUrl: string, maxSockets: number) {
     },
   };
 }
+
+/**
+ * RSS moves by tens of MiB as V8 grows and shrinks its heap, so two single samples say little. The trend is the
+ * least-squares slope over the samples after warm-up: flat when it adds up to under 10% of the mean over the run (bench:soak).
+ */
+export function rssVerdict(app: string, samples: (readonly [number, number])[]): string {
+  const n = samples.length;
+  const mean = (f: (s: readonly [number, number]) => number) => samples.reduce((a, s) => a + f(s), 0) / n;
+  const mx = mean(([x]) => x);
+  const my = mean(([, y]) => y);
+  const sxx = samples.reduce((a, [x]) => a + (x - mx) ** 2, 0);
+  const slope = sxx === 0 ? 0 : samples.reduce((a, [x, y]) => a + (x - mx) * (y - my), 0) / sxx;
+  const span = n > 1 ? samples[n - 1][0] - samples[0][0] : 0;
+  const drift = slope * span;
+  const ys = samples.map(([, y]) => y);
+  const verdict = Math.abs(drift) < 0.1 * my ? 'flat' : drift > 0 ? 'GROWING' : 'shrinking';
+  return (
+    `${app}: RSS ${Math.min(...ys)}–${Math.max(...ys)} MiB over minutes ${samples[0]?.[0]}–${samples[n - 1]?.[0]}, ` +
+    `mean ${Math.round(my)}; trend ${slope.toFixed(2)} MiB/min, ${drift.toFixed(1)} MiB over the run ` +
+    `(${((drift / my) * 100).toFixed(1)}% of the mean): ${verdict}`
+  );
+}
