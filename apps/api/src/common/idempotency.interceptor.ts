@@ -12,12 +12,18 @@ import { HTTP_CODE_METADATA } from '@nestjs/common/constants';
 import { Reflector } from '@nestjs/core';
 import type { FastifyReply } from 'fastify';
 import { from, lastValueFrom, type Observable } from 'rxjs';
-import { BatonError, decideIdempotency, IDEMPOTENCY_KEY_PATTERN, newId, requestFingerprint } from '@baton/core';
+import {
+  BatonError,
+  decideIdempotency,
+  IDEMPOTENCY_KEY_PATTERN,
+  newId,
+  requestFingerprint,
+  type IdKind,
+} from '@baton/core';
 import type { IdempotencyClaim } from '@baton/db';
 import type { Runtime } from '@baton/runtime';
 import { IDEMPOTENT_KEY, type IdempotentOptions } from './access.decorators';
 import type { BatonRequest } from './request';
-import type { IdKind } from '@baton/core';
 import { RUNTIME } from './tokens';
 
 /** An in-progress claim older than this belongs to a request that died; a retry takes it over. */
