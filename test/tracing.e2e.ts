@@ -55,13 +55,52 @@ describe('tracing', () => {
       names(spans).some((n) => /^POST/.test(n)),
       `a server span for the request: ${names(spans).join(', ')}`,
     );
+    // The task waits in its tenant's fair lane (`enqueue tasks`) and is added to BullMQ when admitted.
     assert.ok(
-      names(spans).some((n) => n === 'add tasks.task.run' || n.startsWith('add')),
+      names(spans).some((n) => n === 'enqueue tasks'),
       names(spans).join(', '),
     );
     assert.ok(
       names(spans).some((n) => n.includes('process tasks')),
       names(spans).join(', '),
+    );
+  });
+
+  test('a task that waits in its fair lane and is admitted by another cycle keeps its trace', async () => {
+    const tenant = await h.tenant('member');
+    const limits = await h.request('PUT', `/v1/tenants/${tenant.tenantId}/limits`, {
+      key: h.adminKey,
+      body: { queues: { tasks: { maxInFlight: 1 } } },
+    });
+    assert.equal(limits.status, 200);
+    // The tenant's one slot is taken, so the traced task is admitted later, by the cycle that the first one's end
+    // runs in the worker, in a context that is not the request's.
+    const first = await h.request('POST', '/v1/tasks', {
+      key: tenant.key,
+      body: { handler: 'sleep', payload: { ms: 300 } },
+    });
+    assert.equal(first.status, 202);
+    const { traceId, header } = traceparent();
+    const r = await h.request('POST', '/v1/tasks', {
+      key: tenant.key,
+      body: { handler: 'noop' },
+      headers: { traceparent: header },
+    });
+    assert.equal(r.status, 202);
+    const spans = await waitFor(() => {
+      const found = spansOf(traceId);
+      return Promise.resolve(found.some((s) => s.name.includes('process tasks')) ? found : undefined);
+    }, 10_000);
+    assert.ok(
+      names(spans).some((n) => /^POST/.test(n)),
+      names(spans).join(', '),
+    );
+    const task = await h.request('GET', `/v1/tasks/${r.body.id}`, { key: tenant.key });
+    assert.equal(task.body.status, 'succeeded');
+    const firstDone = await h.request('GET', `/v1/tasks/${first.body.id}`, { key: tenant.key });
+    assert.ok(
+      new Date(task.body.startedAt).getTime() >= new Date(firstDone.body.finishedAt).getTime() - 5,
+      'the traced task waited for the first one',
     );
   });
 

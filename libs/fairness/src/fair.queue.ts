@@ -1,4 +1,4 @@
-import { Job, type JobsOptions, type Queue, type Worker } from 'bullmq';
+import { Job, SpanKind, type JobsOptions, type Queue, type Worker } from 'bullmq';
 import type { Cluster, Redis } from 'ioredis';
 
 /** A Redis connection, single node or cluster (every fair key of a queue shares the prefix's hash tag). */
@@ -112,18 +112,41 @@ export class FairQueue {
   async enqueue(entries: FairEntry[]): Promise<void> {
     if (entries.length === 0) return;
     const now = Date.now();
-    for (let i = 0; i < entries.length; i += 1000) {
-      const args: (string | number)[] = [];
-      for (const e of entries.slice(i, i + 1000)) {
-        const readyAt = e.readyAt && e.readyAt > now ? e.readyAt : 0;
-        // Scores are ms since LANE_EPOCH plus a sub-ms sequence, so jobs enqueued in the same ms keep their order.
-        this.seq = (this.seq + 1) % 1000;
-        const score = laneScore(e.priority, (readyAt || now) - LANE_EPOCH, this.opts.agingMs) + this.seq / 1000;
-        args.push(e.jobId, e.tenantId, score, readyAt, e.job ? JSON.stringify(e.job) : '');
+    const trace = this.traceEnqueue();
+    try {
+      for (let i = 0; i < entries.length; i += 1000) {
+        const args: (string | number)[] = [];
+        for (const e of entries.slice(i, i + 1000)) {
+          const readyAt = e.readyAt && e.readyAt > now ? e.readyAt : 0;
+          // Scores are ms since LANE_EPOCH plus a sub-ms sequence, so jobs enqueued in the same ms keep their order.
+          this.seq = (this.seq + 1) % 1000;
+          const score = laneScore(e.priority, (readyAt || now) - LANE_EPOCH, this.opts.agingMs) + this.seq / 1000;
+          const job =
+            e.job && trace.metadata && !e.job.opts.telemetry
+              ? { ...e.job, opts: { ...e.job.opts, telemetry: { metadata: trace.metadata } } }
+              : e.job;
+          args.push(e.jobId, e.tenantId, score, readyAt, job ? JSON.stringify(job) : '');
+        }
+        await this.redis.fairEnqueue(`${this.base}:ready`, this.base, ...args);
       }
-      await this.redis.fairEnqueue(`${this.base}:ready`, this.base, ...args);
+    } finally {
+      trace.end();
     }
     this.kick();
+  }
+
+  /**
+   * With BullMQ's telemetry on, an `enqueue <queue>` span in the caller's trace, and its context as BullMQ's
+   * propagation metadata: a job that waits in a lane carries it, so whichever process and cycle admits it later, the
+   * job's own spans continue the request's trace (BullMQ prefers a job's own metadata to the adder's context).
+   */
+  private traceEnqueue(): { metadata?: string; end(): void } {
+    const telemetry = this.queue.opts.telemetry;
+    if (!telemetry) return { end: () => undefined };
+    const { tracer, contextManager } = telemetry;
+    const active: unknown = contextManager.active();
+    const span = tracer.startSpan(`enqueue ${this.queue.name}`, { kind: SpanKind.PRODUCER }, active);
+    return { metadata: contextManager.getMetadata(span.setSpanOnContext(active)), end: () => span.end() };
   }
 
   /** A retry: the job's slot is freed and it waits in its lane again from `readyAt`. */
