@@ -10,7 +10,7 @@
 // 1000), LOAD_STREAMS (default 10).
 import autocannon from 'autocannon';
 import { asProcesses, tenantKey, type Deployment } from './deployment';
-import { paced, type PacedRequest } from './paced';
+import { paced, type PacedRequest, type PacedResult } from './paced';
 import { intFromEnv, table } from './support';
 
 const SECONDS = intFromEnv('LOAD_SECONDS', 10);
@@ -21,15 +21,10 @@ const STATUS_TARGET_P99_MS = 5;
 /** Connections of the even stream, each sending RATE/STREAMS requests in its own staggered second. */
 const STREAMS = intFromEnv('LOAD_STREAMS', 10);
 
-interface Step {
+/** One step's figures: an even stream's, or autocannon's own run's, under a name. */
+interface Step extends Omit<PacedResult, 'streams'> {
   name: string;
   connections: number;
-  rps: number;
-  p50: number;
-  p99: number;
-  p999: number;
-  non2xx: number;
-  errors: number;
 }
 
 async function run(

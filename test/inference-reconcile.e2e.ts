@@ -20,8 +20,8 @@ after(async () => {
   await h?.close();
 });
 
-test('a job stored but never enqueued is enqueued by the reconciler and completes', async () => {
-  const { tenantId, key } = await h.tenant('member');
+/** An inference job committed to Postgres and never enqueued (the process died in between), one image per seed. */
+async function storeOnly(tenantId: string, seeds: number[]) {
   const now = new Date();
   const { job } = await h.runtime.stores.inference.create({
     id: newId('inference'),
@@ -30,11 +30,17 @@ test('a job stored but never enqueued is enqueued by the reconciler and complete
     version: '1',
     priority: 5,
     notify: null,
-    inputs: [image(1), image(2), image(3)],
+    inputs: seeds.map((i) => image(i)),
     requestId: null,
     createdAt: now,
     expiresAt: new Date(now.getTime() + 3600_000),
   });
+  return job;
+}
+
+test('a job stored but never enqueued is enqueued by the reconciler and completes', async () => {
+  const { tenantId, key } = await h.tenant('member');
+  const job = await storeOnly(tenantId, [1, 2, 3]);
   assert.equal(await h.runtime.producer.queue('inference').count(), 0, 'nothing in Redis');
   gpu = await startGpu(h);
   const done = await waitTerminal(h, key, job.id, 60_000);
@@ -46,19 +52,7 @@ test('items admitted by fair sharing but never added (their admitter died) are f
   const fair = h.runtime.fair.inference;
   assert.ok(fair, 'inference is fair by default');
   const { tenantId, key } = await h.tenant('member');
-  const now = new Date();
-  const { job } = await h.runtime.stores.inference.create({
-    id: newId('inference'),
-    tenantId,
-    model: 'text-direction',
-    version: '1',
-    priority: 5,
-    notify: null,
-    inputs: [0, 1, 2, 3, 4].map((i) => image(i)),
-    requestId: null,
-    createdAt: now,
-    expiresAt: new Date(now.getTime() + 3600_000),
-  });
+  const job = await storeOnly(tenantId, [0, 1, 2, 3, 4]);
   // Items 0-3 were admitted a minute ago by a process that died before adding them to the queue: they hold slots,
   // and are in neither a lane nor BullMQ. Item 4 is still waiting in the tenant's lane, so the job looks alive.
   const base = `${h.prefix}:fair:inference`;
