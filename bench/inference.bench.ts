@@ -1,10 +1,12 @@
 // `npm run bench:inference`: the real text-direction model through the whole service at maxBatchSize 1, 8, 16 and 32,
 // against the raw onnxruntime session on the same inputs, in the same run.
 //
-// Both sides get the same burst: BENCH_N PNG images (distinct, 120x30) available at t0.
+// Both sides get the same burst: BENCH_N PNG images (distinct, 120x30; default 2048) available at t0.
 //   raw:     in this process, batches of B items one after another: decode + resize + normalise, one session.run,
-//            post-process (exactly the code the worker runs, minus the service). An item's latency is when its batch
-//            ended minus t0.
+//            post-process (exactly the code the worker runs, minus the service), on a session with ONNX Runtime's
+//            default threads (one per core). An item's latency is when its batch ended minus t0. The raw session's
+//            speed drifts with the machine (±25% between back-to-back runs here), so it runs just before and just
+//            after the service at each B, and the service is compared with the mean of the two; both are printed.
 //   service: the API and the GPU worker booted in this process on the real Redis and a fresh Postgres database
 //            (INFERENCE_MAX_BATCH_SIZE = B), jobs of BENCH_JOB_SIZE items submitted over HTTP at once; an item's
 //            latency is its finished_at minus t0 (from Postgres, so polling costs nothing during the run).
@@ -26,7 +28,8 @@ import { createLogger } from '@baton/observability';
 import { startBaton } from '../test/support/harness';
 import { intFromEnv, pollUntil, round, stopwatch, summarize, table, type Summary } from './support';
 
-const N = intFromEnv('BENCH_N', 512);
+/** 2,048 images: a 512-image burst lasts under a second here, too short beside the service's fixed start-up. */
+const N = intFromEnv('BENCH_N', 2048);
 const JOB_SIZE = intFromEnv('BENCH_JOB_SIZE', 16);
 const SIZES = (process.env.BENCH_BATCH_SIZES ?? '1,8,16,32').split(',').map(Number);
 const MODEL = 'text-direction';
@@ -51,6 +54,20 @@ async function raw(sessions: OnnxSessions, batchSize: number): Promise<Result> {
     for (let i = 0; i < items.length; i++) latencies.push(at);
   }
   return { itemsPerSecond: (N / elapsed()) * 1000, latencyMs: summarize(latencies) };
+}
+
+/** The raw session's figures around a service run: items/s and latencies averaged. */
+function bracket(a: Result, b: Result): Result {
+  const mean = (x: number, y: number) => (x + y) / 2;
+  return {
+    itemsPerSecond: mean(a.itemsPerSecond, b.itemsPerSecond),
+    latencyMs: {
+      p50: mean(a.latencyMs.p50, b.latencyMs.p50),
+      p99: mean(a.latencyMs.p99, b.latencyMs.p99),
+      max: Math.max(a.latencyMs.max, b.latencyMs.max),
+      count: a.latencyMs.count,
+    },
+  };
 }
 
 async function service(batchSize: number): Promise<Result> {
@@ -119,19 +136,25 @@ async function main(): Promise<void> {
   const spec = new ModelRegistry(MODELS_FILE).version(MODEL, '1')!;
   await sessions.run(spec.file, stackBatch([prepareItem(spec, MODEL, inputs[0])])); // warm
   const rows: (string | number)[][] = [];
-  const results: Record<number, { raw: Result; service: Result }> = {};
+  const results: Record<number, { raw: Result; rawRuns: [number, number]; service: Result }> = {};
   for (const b of SIZES) {
-    const r = await raw(sessions, b);
+    const before = await raw(sessions, b);
     const s = await service(b);
-    results[b] = { raw: r, service: s };
-    process.stderr.write(`maxBatchSize ${b}: raw ${round(r.itemsPerSecond)}/s, service ${round(s.itemsPerSecond)}/s\n`);
+    const after = await raw(sessions, b);
+    const r = bracket(before, after);
+    results[b] = { raw: r, rawRuns: [before.itemsPerSecond, after.itemsPerSecond], service: s };
+    process.stderr.write(
+      `maxBatchSize ${b}: raw ${round(before.itemsPerSecond)}/s before, ${round(after.itemsPerSecond)}/s after; ` +
+        `service ${round(s.itemsPerSecond)}/s\n`,
+    );
   }
   await sessions.close();
   const base = results[SIZES[0]].service.itemsPerSecond;
   for (const b of SIZES) {
-    const { raw: r, service: s } = results[b];
+    const { raw: r, rawRuns, service: s } = results[b];
     rows.push([
       String(b),
+      rawRuns.map(round).join(' / '),
       r.itemsPerSecond,
       r.latencyMs.p50,
       r.latencyMs.p99,
@@ -144,7 +167,8 @@ async function main(): Promise<void> {
   }
   const header = [
     'maxBatchSize',
-    'raw items/s',
+    'raw before / after',
+    'raw items/s (mean)',
     'raw p50 ms',
     'raw p99 ms',
     'service items/s',

@@ -1,9 +1,10 @@
 import { randomUUID } from 'node:crypto';
-import { hostname } from 'node:os';
+import { availableParallelism, hostname } from 'node:os';
 import { MetricsTime, Worker, type Job } from 'bullmq';
 import type { JobPayloads } from '@baton/contracts';
 import { QUEUES } from '@baton/contracts';
 import {
+  sessionLayout,
   InferenceQueue,
   InferenceRunner,
   InferenceSummaries,
@@ -37,7 +38,12 @@ export interface GpuWorkerHandle {
 export async function startGpuWorker(runtime: Runtime): Promise<GpuWorkerHandle> {
   const { config, log } = runtime;
   const registry = new ModelRegistry(config.INFERENCE_MODELS_FILE);
-  const sessions = await OnnxSessions.open(config.INFERENCE_DEVICE === 'cuda', log, config.INFERENCE_THREADS);
+  const cuda = config.INFERENCE_DEVICE === 'cuda';
+  const layout = sessionLayout(
+    { sessions: config.INFERENCE_SESSIONS, threads: config.INFERENCE_THREADS },
+    availableParallelism(),
+  );
+  const sessions = await OnnxSessions.open(cuda, log, layout.threadsPerSession, layout.sessions);
   const store = runtime.stores.inference;
   const summaries = new InferenceSummaries(runtime.redis, config.QUEUE_PREFIX);
   const runner = new InferenceRunner(
@@ -45,7 +51,12 @@ export async function startGpuWorker(runtime: Runtime): Promise<GpuWorkerHandle>
     summaries,
     registry,
     sessions,
-    { maxBatchSize: config.INFERENCE_MAX_BATCH_SIZE, maxWaitMs: config.INFERENCE_MAX_WAIT_MS },
+    {
+      maxBatchSize: config.INFERENCE_MAX_BATCH_SIZE,
+      maxWaitMs: config.INFERENCE_MAX_WAIT_MS,
+      // One batch waiting at the runtime beside those running, so no session idles between batches.
+      inFlight: layout.sessions + 1,
+    },
     log,
     {
       batch: (model, size, seconds) => {
@@ -114,6 +125,7 @@ export async function startGpuWorker(runtime: Runtime): Promise<GpuWorkerHandle>
       device: sessions.device,
       maxBatchSize: config.INFERENCE_MAX_BATCH_SIZE,
       maxWaitMs: config.INFERENCE_MAX_WAIT_MS,
+      ...layout,
       models: registry.list().map((m) => `${m.name}@${m.defaultVersion}`),
     },
     'gpu worker started',

@@ -199,7 +199,20 @@ const SPEC = {
   )({ default: 16, desc: 'most items in one session call (models may cap lower)' }),
   INFERENCE_MAX_WAIT_MS: int(0, 60_000)({ default: 5, desc: 'longest an item waits for its micro-batch to fill' }),
   INFERENCE_CONCURRENCY: int(1, 10_000)({ default: 64, desc: 'items one GPU worker holds at once (>= 2x batch size)' }),
-  INFERENCE_THREADS: int(0, 256)({ default: 0, desc: 'ONNX Runtime intra-op threads per session (0: one per core)' }),
+  INFERENCE_SESSIONS: int(
+    0,
+    64,
+  )({
+    default: 0,
+    desc: 'model sessions running batches side by side, each on its own thread (0: one)',
+  }),
+  INFERENCE_THREADS: int(
+    0,
+    256,
+  )({
+    default: 0,
+    desc: 'ONNX Runtime intra-op threads per session (0: the cores but one, shared among the sessions; at least 1)',
+  }),
   INFERENCE_MAX_ATTEMPTS: int(1, 20)({ default: 3, desc: 'attempts of an item whose batch the runtime fails' }),
   INFERENCE_LOCK_MS: int(
     1000,

@@ -142,3 +142,22 @@ export function parseSubmission(body: unknown): SubmitInferenceInput {
   }
   return b as unknown as SubmitInferenceInput;
 }
+
+/** How the GPU worker runs its model: session threads, each running one batch at a time, and threads per session. */
+export interface SessionLayout {
+  sessions: number;
+  threadsPerSession: number;
+}
+
+/**
+ * The GPU worker's session layout from INFERENCE_SESSIONS and INFERENCE_THREADS (each used as it is above 0). By
+ * default one session, and the cores but one for it (at least one thread): the worker's main thread decodes, resizes
+ * and normalises the next items and does the queue and database work while the model runs, and a model whose
+ * operators are split over every core makes each batch wait for its slowest part whenever the main thread, Redis or
+ * Postgres holds a core. More sessions run batches side by side, each on its own thread, sharing those cores.
+ */
+export function sessionLayout(settings: { sessions: number; threads: number }, cores: number): SessionLayout {
+  const sessions = settings.sessions > 0 ? settings.sessions : 1;
+  const auto = Math.max(1, Math.floor((cores - 1) / sessions));
+  return { sessions, threadsPerSession: settings.threads > 0 ? settings.threads : auto };
+}

@@ -7,7 +7,7 @@ import { BatonError } from '@baton/core';
 import { createLogger } from '@baton/observability';
 import { decodeImage } from './image.decode';
 import { ItemInputError } from './inference.errors';
-import { planSubmission, parseSubmission, summaryVersion, MAX_INPUTS } from './inference.rules';
+import { planSubmission, sessionLayout, parseSubmission, summaryVersion, MAX_INPUTS } from './inference.rules';
 import { MicroBatcher, nextBatch } from './micro-batcher';
 import { describeModel, ModelConfigError, ModelRegistry, parseModelsFile } from './model.registry';
 import type { ImageInputSpec, TensorInputSpec } from './model.types';
@@ -69,6 +69,17 @@ describe('batching rules (nextBatch)', () => {
       fire: 'a',
       take: 1,
     });
+  });
+});
+
+describe('sessionLayout', () => {
+  test('one session with the cores but one by default, at least one thread; settings above 0 are kept', () => {
+    assert.deepEqual(sessionLayout({ sessions: 0, threads: 0 }, 2), { sessions: 1, threadsPerSession: 1 });
+    assert.deepEqual(sessionLayout({ sessions: 0, threads: 0 }, 1), { sessions: 1, threadsPerSession: 1 });
+    assert.deepEqual(sessionLayout({ sessions: 0, threads: 0 }, 8), { sessions: 1, threadsPerSession: 7 });
+    assert.deepEqual(sessionLayout({ sessions: 2, threads: 0 }, 2), { sessions: 2, threadsPerSession: 1 });
+    assert.deepEqual(sessionLayout({ sessions: 2, threads: 0 }, 9), { sessions: 2, threadsPerSession: 4 });
+    assert.deepEqual(sessionLayout({ sessions: 1, threads: 3 }, 2), { sessions: 1, threadsPerSession: 3 });
   });
 });
 
@@ -380,6 +391,29 @@ describe('the real model through OnnxSessions', () => {
       assert.equal(sessions.device, 'cpu');
     } finally {
       await sessions.close();
+    }
+  });
+
+  test('with two session threads, batches run at once on both and give the same outputs as one thread', async () => {
+    const registry = new ModelRegistry(MODELS_FILE);
+    const spec = registry.version('text-direction', '1')!;
+    const log = createLogger({ level: 'silent', name: 'test' });
+    const [one, two] = await Promise.all([OnnxSessions.open(false, log, 1, 1), OnnxSessions.open(false, log, 1, 2)]);
+    try {
+      assert.equal(two.parallel, 2);
+      const batches = [1, 2, 3, 4].map((seed) =>
+        stackBatch([prepareImage(spec.input as ImageInputSpec, pngBase64(120, 30, seed))]),
+      );
+      const expected = [];
+      for (const b of batches) expected.push(await one.run(spec.file, b));
+      // Four batches handed over at once: each thread takes the next while the other is busy.
+      const got = await Promise.all(batches.map((b) => two.run(spec.file, b)));
+      for (const [i, out] of got.entries()) {
+        assert.deepEqual(out.dims, expected[i].dims);
+        assert.ok(Math.abs(out.data[0] - expected[i].data[0]) < 1e-5);
+      }
+    } finally {
+      await Promise.all([one.close(), two.close()]);
     }
   });
 });

@@ -2,12 +2,13 @@
 export interface BatchRules {
   maxBatchSize: number;
   maxWaitMs: number;
+  /**
+   * Batches handed to the runtime at once (default 2): one more than it runs side by side, so the extra one waits
+   * there, ready, and the runtime never idles while the event loop finishes off the last batch.
+   */
+  inFlight?: number;
 }
 
-/**
- * Batches handed to the runtime before the previous one has finished: the runtime takes them one after another, so
- * the second only waits in its queue, and the runtime never idles while the event loop finishes off the last batch.
- */
 const IN_FLIGHT = 2;
 
 /** What the rule sees of a bucket: how many items wait and since when the oldest waits. */
@@ -96,7 +97,7 @@ export class MicroBatcher<I, O> {
   }
 
   private pump(): void {
-    while (this.running < IN_FLIGHT && this.fireOne());
+    while (this.running < (this.rules.inFlight ?? IN_FLIGHT) && this.fireOne());
   }
 
   /** Fires the next batch the rules allow; false when there is none now. */

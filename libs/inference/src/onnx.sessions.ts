@@ -22,51 +22,74 @@ export interface SessionRunner {
 type Pending = { resolve: (reply: ThreadReply & { ok: true }) => void; reject: (error: Error) => void };
 type Request = ThreadRequest extends infer R ? (R extends { id: number } ? Omit<R, 'id'> : never) : never;
 
+/** One inference thread and the calls it has not answered yet. */
+interface SessionThread {
+  worker: Worker;
+  pending: Map<number, Pending>;
+}
+
 /**
- * ONNX Runtime sessions on their own thread (see onnx.worker.ts), created once per file and kept warm. With
- * `wantCuda` the CUDA execution provider is tried first; if it does not load (no GPU, no CUDA libraries), CPU is
- * used and the fallback is logged.
+ * ONNX Runtime sessions on their own threads (see onnx.worker.ts), created once per file and kept warm. With
+ * `parallel` above 1 there are that many threads, each with its own session of every model, and each batch goes to
+ * the thread with the fewest batches in hand: batches then run side by side, each on its own core, instead of one
+ * batch's operators being split over the cores (where the whole batch waits for its slowest part). With `wantCuda`
+ * the CUDA execution provider is tried first; if it does not load (no GPU, no CUDA libraries), CPU is used and the
+ * fallback is logged.
  */
 export class OnnxSessions implements SessionRunner {
-  private readonly pending = new Map<number, Pending>();
   private readonly loaded = new Map<string, Promise<void>>();
   private nextId = 1;
   private current: Device;
 
   private constructor(
-    private readonly thread: Worker,
+    private readonly threads: SessionThread[],
     private readonly wantCuda: boolean,
-    private readonly threads: number,
+    private readonly intraOpThreads: number,
     private readonly log: Logger,
   ) {
     this.current = wantCuda ? 'cuda' : 'cpu';
-    thread.on('message', (reply: ThreadReply) => {
-      const waiting = this.pending.get(reply.id);
-      this.pending.delete(reply.id);
-      if (!waiting) return;
-      if (reply.ok) waiting.resolve(reply);
-      else waiting.reject(new Error(reply.error));
-    });
-    thread.on('error', (error) => {
-      this.log.error({ err: error }, 'inference thread failed');
-      for (const p of this.pending.values()) p.reject(error);
-      this.pending.clear();
-    });
+    for (const thread of threads) {
+      thread.worker.on('message', (reply: ThreadReply) => {
+        const waiting = thread.pending.get(reply.id);
+        thread.pending.delete(reply.id);
+        if (!waiting) return;
+        if (reply.ok) waiting.resolve(reply);
+        else waiting.reject(new Error(reply.error));
+      });
+      thread.worker.on('error', (error) => {
+        this.log.error({ err: error }, 'inference thread failed');
+        for (const p of thread.pending.values()) p.reject(error);
+        thread.pending.clear();
+      });
+    }
   }
 
-  /** `threads`: intra-op threads per session (0: ONNX Runtime's default, one per core). */
-  static open(wantCuda: boolean, log: Logger, threads = 0): Promise<OnnxSessions> {
-    return Promise.resolve(new OnnxSessions(new Worker(join(__dirname, 'onnx.worker.js')), wantCuda, threads, log));
+  /**
+   * `threads`: intra-op threads per session (0: ONNX Runtime's default, one per core). `parallel`: session threads,
+   * each running one batch at a time.
+   */
+  static open(wantCuda: boolean, log: Logger, threads = 0, parallel = 1): Promise<OnnxSessions> {
+    const pool = Array.from({ length: Math.max(1, parallel) }, () => ({
+      worker: new Worker(join(__dirname, 'onnx.worker.js')),
+      pending: new Map<number, Pending>(),
+    }));
+    return Promise.resolve(new OnnxSessions(pool, wantCuda, threads, log));
   }
 
   get device(): Device {
     return this.current;
   }
 
+  /** Batches that can run at once: one per session thread. */
+  get parallel(): number {
+    return this.threads.length;
+  }
+
   warm(file: string): Promise<void> {
     let loading = this.loaded.get(file);
     if (!loading) {
-      loading = this.call({ type: 'load', file, wantCuda: this.wantCuda, threads: this.threads }).then((reply) => {
+      const request = { type: 'load' as const, file, wantCuda: this.wantCuda, threads: this.intraOpThreads };
+      loading = Promise.all(this.threads.map((thread) => this.call(thread, request))).then(([reply]) => {
         if (reply.fallback) {
           this.log.warn(
             { file, reason: reply.fallback },
@@ -74,7 +97,7 @@ export class OnnxSessions implements SessionRunner {
           );
         }
         this.current = reply.device ?? this.current;
-        this.log.info({ file, device: this.current }, 'inference session loaded');
+        this.log.info({ file, device: this.current, sessions: this.threads.length }, 'inference session loaded');
       });
       loading.catch(() => this.loaded.delete(file));
       this.loaded.set(file, loading);
@@ -85,20 +108,29 @@ export class OnnxSessions implements SessionRunner {
   async run(file: string, batch: BatchTensor): Promise<BatchTensor> {
     await this.warm(file);
     const data = batch.data.slice(); // a copy of our own, handed over to the thread without another copy
-    const reply = await this.call({ type: 'run', file, dims: [...batch.dims], data }, [data.buffer]);
+    const thread = this.threads.reduce((a, b) => (b.pending.size < a.pending.size ? b : a));
+    const reply = await this.call(thread, { type: 'run', file, dims: [...batch.dims], data }, [data.buffer]);
     return { dims: reply.dims!, data: reply.data! };
   }
 
   async close(): Promise<void> {
-    await this.call({ type: 'close' }).catch(() => undefined);
-    await this.thread.terminate();
+    await Promise.all(
+      this.threads.map(async (thread) => {
+        await this.call(thread, { type: 'close' }).catch(() => undefined);
+        await thread.worker.terminate();
+      }),
+    );
   }
 
-  private call(request: Request, transfer: ArrayBuffer[] = []): Promise<ThreadReply & { ok: true }> {
+  private call(
+    thread: SessionThread,
+    request: Request,
+    transfer: ArrayBuffer[] = [],
+  ): Promise<ThreadReply & { ok: true }> {
     const id = this.nextId++;
     return new Promise((resolve, reject) => {
-      this.pending.set(id, { resolve, reject });
-      this.thread.postMessage({ ...request, id }, transfer);
+      thread.pending.set(id, { resolve, reject });
+      thread.worker.postMessage({ ...request, id }, transfer);
     });
   }
 }
