@@ -5,7 +5,7 @@
 //   raw:     in this process, batches of B items one after another: decode + resize + normalise, one session.run,
 //            post-process (exactly the code the worker runs, minus the service), on a session with ONNX Runtime's
 //            default threads (one per core). An item's latency is when its batch ended minus t0. The raw session's
-//            speed drifts with the machine (±25% between back-to-back runs here), so it runs just before and just
+//            speed drifts with the machine (606 then 850 items/s back to back here, at batch size 32), so it runs just before and just
 //            after the service at each B, and the service is compared with the mean of the two; both are printed.
 //   service: the API and the GPU worker booted in this process on the real Redis and a fresh Postgres database
 //            (INFERENCE_MAX_BATCH_SIZE = B), jobs of BENCH_JOB_SIZE items submitted over HTTP at once; an item's
@@ -80,6 +80,7 @@ async function service(batchSize: number): Promise<Result> {
       INFERENCE_MAX_BATCH_SIZE: String(batchSize),
       INFERENCE_CONCURRENCY: process.env.BENCH_CONCURRENCY ?? String(Math.max(64, batchSize * 4)),
       ...(process.env.INFERENCE_THREADS ? { INFERENCE_THREADS: process.env.INFERENCE_THREADS } : {}),
+      ...(process.env.INFERENCE_SESSIONS ? { INFERENCE_SESSIONS: process.env.INFERENCE_SESSIONS } : {}),
       RATE_LIMIT_PER_SECOND: '1000000',
       RATE_LIMIT_BURST: '1000000',
       LOG_LEVEL: 'silent',

@@ -198,7 +198,10 @@ const SPEC = {
     1024,
   )({ default: 16, desc: 'most items in one session call (models may cap lower)' }),
   INFERENCE_MAX_WAIT_MS: int(0, 60_000)({ default: 5, desc: 'longest an item waits for its micro-batch to fill' }),
-  INFERENCE_CONCURRENCY: int(1, 10_000)({ default: 64, desc: 'items one GPU worker holds at once (>= 2x batch size)' }),
+  INFERENCE_CONCURRENCY: int(
+    1,
+    10_000,
+  )({ default: 64, desc: 'items one GPU worker holds at once (>= (sessions + 1) x batch size)' }),
   INFERENCE_SESSIONS: int(
     0,
     64,

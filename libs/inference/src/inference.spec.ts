@@ -11,7 +11,7 @@ import { planSubmission, sessionLayout, parseSubmission, summaryVersion, MAX_INP
 import { MicroBatcher, nextBatch } from './micro-batcher';
 import { describeModel, ModelConfigError, ModelRegistry, parseModelsFile } from './model.registry';
 import type { ImageInputSpec, TensorInputSpec } from './model.types';
-import { OnnxSessions } from './onnx.sessions';
+import { OnnxSessions, type BatchTensor } from './onnx.sessions';
 import { postprocess } from './postprocess';
 import { prepareImage, prepareTensor, resizeKeepRatio, splitBatch, stackBatch } from './preprocess';
 import { jpegBase64, pngBase64 } from './testing/images';
@@ -125,6 +125,24 @@ describe('MicroBatcher', () => {
     await Promise.all([first, ...rest]);
     assert.ok(Date.now() - t0 >= 20);
     assert.deepEqual(sizes, [1, 3]);
+  });
+
+  test('inFlight sets how many batches run at once (default 2)', async () => {
+    for (const inFlight of [undefined, 3]) {
+      let running = 0;
+      let most = 0;
+      const batcher = new MicroBatcher<number, number>(
+        async (_b, items) => {
+          most = Math.max(most, ++running);
+          await tick(20);
+          running--;
+          return items;
+        },
+        { maxBatchSize: 1, maxWaitMs: 0, inFlight },
+      );
+      await Promise.all([1, 2, 3, 4, 5, 6].map((i) => batcher.submit('k', i)));
+      assert.equal(most, inFlight ?? 2);
+    }
   });
 
   test('when a batch call fails, every item of that batch gets the error and the next batch still runs', async () => {
@@ -394,7 +412,7 @@ describe('the real model through OnnxSessions', () => {
     }
   });
 
-  test('with two session threads, batches run at once on both and give the same outputs as one thread', async () => {
+  test('with two session threads, batches handed over at once give the same outputs as one thread', async () => {
     const registry = new ModelRegistry(MODELS_FILE);
     const spec = registry.version('text-direction', '1')!;
     const log = createLogger({ level: 'silent', name: 'test' });
@@ -404,17 +422,20 @@ describe('the real model through OnnxSessions', () => {
       const batches = [1, 2, 3, 4].map((seed) =>
         stackBatch([prepareImage(spec.input as ImageInputSpec, pngBase64(120, 30, seed))]),
       );
-      const expected = [];
+      const expected: BatchTensor[] = [];
       for (const b of batches) expected.push(await one.run(spec.file, b));
       // Four batches handed over at once: each thread takes the next while the other is busy.
       const got = await Promise.all(batches.map((b) => two.run(spec.file, b)));
       for (const [i, out] of got.entries()) {
         assert.deepEqual(out.dims, expected[i].dims);
-        assert.ok(Math.abs(out.data[0] - expected[i].data[0]) < 1e-5);
+        out.data.forEach((v, k) => assert.ok(Math.abs(v - expected[i].data[k]) < 1e-5));
       }
     } finally {
       await Promise.all([one.close(), two.close()]);
     }
+    // Its threads have exited: a call is refused at once rather than left waiting for a reply that never comes.
+    const batch = stackBatch([prepareImage(spec.input as ImageInputSpec, pngBase64(120, 30, 9))]);
+    await assert.rejects(two.run(spec.file, batch), /no inference thread is running/);
   });
 });
 

@@ -3,8 +3,9 @@ export interface BatchRules {
   maxBatchSize: number;
   maxWaitMs: number;
   /**
-   * Batches handed to the runtime at once (default 2): one more than it runs side by side, so the extra one waits
-   * there, ready, and the runtime never idles while the event loop finishes off the last batch.
+   * Batches handed to the runtime at once: one more than the runtime runs side by side (the default, 2, suits one
+   * session), so the extra one waits there, ready, and the runtime never idles while the event loop finishes off the
+   * last batch.
    */
   inFlight?: number;
 }
@@ -61,9 +62,9 @@ interface Bucket<I, O> {
 
 /**
  * Gathers items from many callers (jobs) into batches per bucket (model, version and input shape) and hands at most
- * two batches at a time to `run` (a runtime that takes them one after another: the second waits there, ready, while
- * the first runs). While batches run, the next ones fill up, so under load they grow to `maxBatchSize` on their own. `run` returns one result
- * per item, in order; if it throws, every item of that batch gets the error.
+ * `inFlight` batches at a time to `run` (a runtime that runs as many as it has sessions and queues the rest, ready).
+ * While batches run, the next ones fill up, so under load they grow to `maxBatchSize` on their own. `run` returns one
+ * result per item, in order; if it throws, every item of that batch gets the error.
  */
 export class MicroBatcher<I, O> {
   private readonly buckets = new Map<string, Bucket<I, O>>();

@@ -22,10 +22,11 @@ export interface SessionRunner {
 type Pending = { resolve: (reply: ThreadReply & { ok: true }) => void; reject: (error: Error) => void };
 type Request = ThreadRequest extends infer R ? (R extends { id: number } ? Omit<R, 'id'> : never) : never;
 
-/** One inference thread and the calls it has not answered yet. */
+/** One inference thread, the calls it has not answered yet, and whether it has died (it then takes no more). */
 interface SessionThread {
   worker: Worker;
   pending: Map<number, Pending>;
+  dead: boolean;
 }
 
 /**
@@ -56,11 +57,18 @@ export class OnnxSessions implements SessionRunner {
         if (reply.ok) waiting.resolve(reply);
         else waiting.reject(new Error(reply.error));
       });
-      thread.worker.on('error', (error) => {
-        this.log.error({ err: error }, 'inference thread failed');
+      // A thread that fails or exits takes no more batches: its calls are rejected (the items are retried by the
+      // queue) and the others carry on; with none left, every call is rejected.
+      const die = (error: Error) => {
+        thread.dead = true;
         for (const p of thread.pending.values()) p.reject(error);
         thread.pending.clear();
+      };
+      thread.worker.on('error', (error) => {
+        this.log.error({ err: error }, 'inference thread failed');
+        die(error);
       });
+      thread.worker.on('exit', (code) => die(new Error(`inference thread exited (code ${code})`)));
     }
   }
 
@@ -72,6 +80,7 @@ export class OnnxSessions implements SessionRunner {
     const pool = Array.from({ length: Math.max(1, parallel) }, () => ({
       worker: new Worker(join(__dirname, 'onnx.worker.js')),
       pending: new Map<number, Pending>(),
+      dead: false,
     }));
     return Promise.resolve(new OnnxSessions(pool, wantCuda, threads, log));
   }
@@ -89,14 +98,13 @@ export class OnnxSessions implements SessionRunner {
     let loading = this.loaded.get(file);
     if (!loading) {
       const request = { type: 'load' as const, file, wantCuda: this.wantCuda, threads: this.intraOpThreads };
-      loading = Promise.all(this.threads.map((thread) => this.call(thread, request))).then(([reply]) => {
-        if (reply.fallback) {
-          this.log.warn(
-            { file, reason: reply.fallback },
-            'CUDA execution provider did not load; inference runs on CPU',
-          );
+      loading = Promise.all(this.threads.map((thread) => this.call(thread, request))).then((replies) => {
+        const fallback = replies.find((r) => r.fallback)?.fallback;
+        if (fallback) {
+          this.log.warn({ file, reason: fallback }, 'CUDA execution provider did not load; inference runs on CPU');
         }
-        this.current = reply.device ?? this.current;
+        // One session on CPU makes the device CPU: batches may go to any thread.
+        this.current = replies.some((r) => r.device === 'cpu') ? 'cpu' : (replies[0].device ?? this.current);
         this.log.info({ file, device: this.current, sessions: this.threads.length }, 'inference session loaded');
       });
       loading.catch(() => this.loaded.delete(file));
@@ -108,7 +116,9 @@ export class OnnxSessions implements SessionRunner {
   async run(file: string, batch: BatchTensor): Promise<BatchTensor> {
     await this.warm(file);
     const data = batch.data.slice(); // a copy of our own, handed over to the thread without another copy
-    const thread = this.threads.reduce((a, b) => (b.pending.size < a.pending.size ? b : a));
+    const alive = this.threads.filter((t) => !t.dead);
+    if (alive.length === 0) throw new Error('no inference thread is running');
+    const thread = alive.reduce((a, b) => (b.pending.size < a.pending.size ? b : a));
     const reply = await this.call(thread, { type: 'run', file, dims: [...batch.dims], data }, [data.buffer]);
     return { dims: reply.dims!, data: reply.data! };
   }
@@ -116,7 +126,7 @@ export class OnnxSessions implements SessionRunner {
   async close(): Promise<void> {
     await Promise.all(
       this.threads.map(async (thread) => {
-        await this.call(thread, { type: 'close' }).catch(() => undefined);
+        if (!thread.dead) await this.call(thread, { type: 'close' }).catch(() => undefined);
         await thread.worker.terminate();
       }),
     );
@@ -129,6 +139,7 @@ export class OnnxSessions implements SessionRunner {
   ): Promise<ThreadReply & { ok: true }> {
     const id = this.nextId++;
     return new Promise((resolve, reject) => {
+      if (thread.dead) return reject(new Error('inference thread is not running'));
       thread.pending.set(id, { resolve, reject });
       thread.worker.postMessage({ ...request, id }, transfer);
     });
