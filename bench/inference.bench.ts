@@ -31,7 +31,7 @@ import { intFromEnv, pollUntil, round, stopwatch, summarize, table, type Summary
 /**
  * 6,144 images, about 9 s at batch size 32 here: throughput in a steady state. In a shorter burst the service's
  * start-up weighs in (every submission's HTTP request, validation and inserts come first, on the same main thread):
- * at 2,048 images the cells at batch sizes 16 and 32 came out 0.69–0.81 of raw, at 6,144 0.74–1.03.
+ * at 2,048 images the cells at batch sizes 16 and 32 came out 0.69–0.81 of raw, at 6,144 0.70–1.03.
  */
 const N = intFromEnv('BENCH_N', 6144);
 const JOB_SIZE = intFromEnv('BENCH_JOB_SIZE', 16);
