@@ -5,8 +5,9 @@
 //   raw:     in this process, batches of B items one after another: decode + resize + normalise, one session.run,
 //            post-process (exactly the code the worker runs, minus the service), on a session with ONNX Runtime's
 //            default threads (one per core). An item's latency is when its batch ended minus t0. The raw session's
-//            speed drifts with the machine (606 then 850 items/s back to back here, at batch size 32), so it runs just before and just
-//            after the service at each B, and the service is compared with the mean of the two; both are printed.
+//            speed drifts with the machine (606 then 850 items/s back to back here, at batch size 32), so it runs just
+//            before and just after the service at each B, and the service is compared with the mean of the two; both
+//            are printed.
 //   service: the API and the GPU worker booted in this process on the real Redis and a fresh Postgres database
 //            (INFERENCE_MAX_BATCH_SIZE = B), jobs of BENCH_JOB_SIZE items submitted over HTTP at once; an item's
 //            latency is its finished_at minus t0 (from Postgres, so polling costs nothing during the run).

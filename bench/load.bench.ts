@@ -3,8 +3,8 @@
 //   1. Status reads (GET /v1/tasks/:id over 1,000 stored tasks) as an even stream of 1,000 requests/s: the target is
 //      p99 under 5 ms on this machine. The stream is LOAD_STREAMS (default 10) staggered connections (bench/paced.ts);
 //      autocannon's own per-connection rate, which sends each second's quota in a burst, is measured too, as the
-//      harsher "bursts" step. The load generator shares the machine's two cores with the API, Postgres and Redis, so the
-//      API's own view is printed beside it: the share of those reads its /metrics histogram saw done within 5 ms.
+//      harsher "bursts" step. The load generator shares the machine's two cores with the API, Postgres and Redis, so
+//      the API's own view is printed beside it: the share of those reads its /metrics histogram saw done within 5 ms.
 //   2. Status reads and submits (POST /v1/tasks) at rising concurrency: throughput and p50/p99/p99.9.
 // Settings: LOAD_SECONDS (per step, default 10), LOAD_EVEN_SECONDS (the even stream, default 30), LOAD_RATE (default
 // 1000), LOAD_STREAMS (default 10).

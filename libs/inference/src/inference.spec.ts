@@ -437,6 +437,35 @@ describe('the real model through OnnxSessions', () => {
     const batch = stackBatch([prepareImage(spec.input as ImageInputSpec, pngBase64(120, 30, 9))]);
     await assert.rejects(two.run(spec.file, batch), /no inference thread is running/);
   });
+
+  test('a session thread that dies takes no more work: the other runs every batch and loads new models', async () => {
+    const registry = new ModelRegistry(MODELS_FILE);
+    const spec = registry.version('text-direction', '1')!;
+    const detector = registry.version('text-detection', registry.model('text-detection')!.defaultVersion)!;
+    const sessions = await OnnxSessions.open(false, createLogger({ level: 'silent', name: 'test' }), 1, 2);
+    try {
+      await sessions.warm(spec.file);
+      // A crash of one thread (here: ended from outside, as an out-of-memory kill would end it).
+      const { threads } = sessions as unknown as { threads: { worker: { terminate(): Promise<number> } }[] };
+      await threads[0].worker.terminate();
+      const batches = [1, 2, 3, 4].map((seed) =>
+        stackBatch([prepareImage(spec.input as ImageInputSpec, pngBase64(120, 30, seed))]),
+      );
+      const out = await Promise.all(batches.map((b) => sessions.run(spec.file, b)));
+      assert.deepEqual(
+        out.map((o) => o.dims),
+        [
+          [1, 2],
+          [1, 2],
+          [1, 2],
+          [1, 2],
+        ],
+      );
+      await sessions.warm(detector.file);
+    } finally {
+      await sessions.close();
+    }
+  });
 });
 
 function validVersion() {

@@ -98,7 +98,7 @@ export class OnnxSessions implements SessionRunner {
     let loading = this.loaded.get(file);
     if (!loading) {
       const request = { type: 'load' as const, file, wantCuda: this.wantCuda, threads: this.intraOpThreads };
-      loading = Promise.all(this.threads.map((thread) => this.call(thread, request))).then((replies) => {
+      loading = Promise.all(this.alive().map((thread) => this.call(thread, request))).then((replies) => {
         const fallback = replies.find((r) => r.fallback)?.fallback;
         if (fallback) {
           this.log.warn({ file, reason: fallback }, 'CUDA execution provider did not load; inference runs on CPU');
@@ -116,9 +116,7 @@ export class OnnxSessions implements SessionRunner {
   async run(file: string, batch: BatchTensor): Promise<BatchTensor> {
     await this.warm(file);
     const data = batch.data.slice(); // a copy of our own, handed over to the thread without another copy
-    const alive = this.threads.filter((t) => !t.dead);
-    if (alive.length === 0) throw new Error('no inference thread is running');
-    const thread = alive.reduce((a, b) => (b.pending.size < a.pending.size ? b : a));
+    const thread = this.alive().reduce((a, b) => (b.pending.size < a.pending.size ? b : a));
     const reply = await this.call(thread, { type: 'run', file, dims: [...batch.dims], data }, [data.buffer]);
     return { dims: reply.dims!, data: reply.data! };
   }
@@ -130,6 +128,13 @@ export class OnnxSessions implements SessionRunner {
         await thread.worker.terminate();
       }),
     );
+  }
+
+  /** The threads that take work; a dead one never comes back, so with none left every call is refused. */
+  private alive(): SessionThread[] {
+    const alive = this.threads.filter((t) => !t.dead);
+    if (alive.length === 0) throw new Error('no inference thread is running');
+    return alive;
   }
 
   private call(

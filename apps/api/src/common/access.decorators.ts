@@ -1,24 +1,15 @@
 import { SetMetadata, createParamDecorator, type ExecutionContext } from '@nestjs/common';
 import type { Access, Principal } from '@baton/core';
-import type { IdKind } from '@baton/core';
 import type { BatonRequest } from './request';
 
 export const ACCESS_KEY = 'baton:access';
 export const PUBLIC_KEY = 'baton:public';
-export const IDEMPOTENT_KEY = 'baton:idempotent';
-export const BACKPRESSURE_KEY = 'baton:backpressure';
 
 /** What a route needs: read (any role of the tenant), write (member or admin), admin (operators only). */
 export const Needs = (access: Access) => SetMetadata(ACCESS_KEY, access);
 
 /** No API key needed (health, metrics, OpenAPI). */
 export const Public = () => SetMetadata(PUBLIC_KEY, true);
-
-export interface IdempotentOptions {
-  kind: IdKind;
-  /** Response fields never stored for replay (secrets): a replay answers without them. */
-  redact?: string[];
-}
 
 /** The caller, as the auth guard resolved it. */
 export const Caller = createParamDecorator((_: unknown, ctx: ExecutionContext): Principal => {

@@ -8,8 +8,9 @@ import {
 } from '@nestjs/common';
 import { Reflector } from '@nestjs/core';
 import type { QueueName } from '@baton/contracts';
-import { BACKPRESSURE_KEY } from './access.decorators';
 import { Backpressure as BackpressureService } from './backpressure.service';
+
+const BACKPRESSURE_KEY = 'baton:backpressure';
 
 @Injectable()
 export class BackpressureGuard implements CanActivate {

@@ -22,9 +22,16 @@ import {
 } from '@baton/core';
 import type { IdempotencyClaim } from '@baton/db';
 import type { Runtime } from '@baton/runtime';
-import { IDEMPOTENT_KEY, type IdempotentOptions } from './access.decorators';
 import type { BatonRequest } from './request';
 import { RUNTIME } from './tokens';
+
+const IDEMPOTENT_KEY = 'baton:idempotent';
+
+interface IdempotentOptions {
+  kind: IdKind;
+  /** Response fields never stored for replay (secrets): a replay answers without them. */
+  redact?: string[];
+}
 
 /** An in-progress claim older than this belongs to a request that died; a retry takes it over. */
 const STALE_AFTER_MS = 60_000;
