@@ -10,7 +10,8 @@ let receiver: Awaited<ReturnType<typeof startReceiver>>;
 let flaky = true;
 
 before(async () => {
-  h = await startBaton({ HISTORY_RETENTION_DAYS: '1' });
+  // Private addresses allowed: a task below announces its completions to the local receiver.
+  h = await startBaton({ HISTORY_RETENTION_DAYS: '1', WEBHOOK_ALLOW_PRIVATE_NETWORKS: 'true' });
   a = await h.tenant('member');
   b = await h.tenant('member');
   receiver = await startReceiver((path) => ({ status: path.startsWith('/broken') && flaky ? 404 : 200 }));
@@ -115,7 +116,13 @@ describe('operator endpoints', () => {
 
   test('dead letters: listed, replayed once, and the replay runs the task again', async () => {
     flaky = true;
-    const t = await submit(a, { handler: 'http', payload: { url: `${receiver.url}/broken` }, maxAttempts: 2 });
+    // Its own notify: a completion event is written for each generation (none would be without an audience).
+    const t = await submit(a, {
+      handler: 'http',
+      payload: { url: `${receiver.url}/broken` },
+      maxAttempts: 2,
+      notify: { webhook: { url: `${receiver.url}/completions` } },
+    });
     await waitFor(async () => (await taskStatus(t.body.id)) === 'failed', 10_000, 'the task to fail');
     const list = await admin('GET', `/v1/dead-letters?kind=task&tenant=${a.tenantId}`);
     const letter = list.body.data.find((d: { subjectId: string }) => d.subjectId === t.body.id);

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { startBaton, waitFor, type Harness } from './support/harness';
+import { startReceiver } from './support/receiver';
 import { startTcpProxy } from './support/tcp-proxy';
 
 // Postgres goes away for a few seconds in the middle of work (every connection dropped, new ones refused), through
@@ -8,18 +9,33 @@ import { startTcpProxy } from './support/tcp-proxy';
 let proxy: Awaited<ReturnType<typeof startTcpProxy>>;
 let h: Harness;
 let key: string;
+let receiver: Awaited<ReturnType<typeof startReceiver>>;
 
 before(async () => {
+  receiver = await startReceiver(() => ({ status: 200 }));
   proxy = await startTcpProxy({ host: '127.0.0.1', port: 5432 });
   h = await startBaton(
-    { TASK_CONCURRENCY: '8', RECONCILE_INTERVAL_MS: '1000', DATABASE_POOL_SIZE: '4' },
+    {
+      TASK_CONCURRENCY: '8',
+      RECONCILE_INTERVAL_MS: '1000',
+      DATABASE_POOL_SIZE: '4',
+      WEBHOOK_ALLOW_PRIVATE_NETWORKS: 'true',
+    },
     { databaseUrl: (url) => url.replace('127.0.0.1:5432', `127.0.0.1:${proxy.port}`) },
   );
   key = (await h.tenant('member')).key;
+  // A listener for completions, so that each task writes its completion event: one event per task is the proof
+  // below that none completed twice.
+  const sub = await h.request('POST', '/v1/subscriptions', {
+    key,
+    body: { events: ['task.completed'], webhook: { url: `${receiver.url}/done` } },
+  });
+  assert.equal(sub.status, 201);
 });
 after(async () => {
   await h.close();
   await proxy.close();
+  await receiver.close();
 });
 
 describe('Postgres away for a while', () => {

@@ -3,25 +3,37 @@ import IORedis from 'ioredis';
 import { after, before, describe, test } from 'node:test';
 import { newId } from '@baton/core';
 import { startBaton, waitFor, type Harness } from './support/harness';
+import { startReceiver } from './support/receiver';
 import { startPrivateRedis } from './support/redis';
 
 // This file flushes Redis, so it runs against a redis-server of its own.
 let redis: Awaited<ReturnType<typeof startPrivateRedis>>;
 let h: Harness;
 let t: { tenantId: string; key: string };
+let receiver: Awaited<ReturnType<typeof startReceiver>>;
 
 before(async () => {
   redis = await startPrivateRedis();
+  receiver = await startReceiver(() => ({ status: 200 }));
   h = await startBaton({
     REDIS_URL: redis.url,
     TASK_CONCURRENCY: '8',
     RECONCILE_INTERVAL_MS: '500',
     RECONCILE_GRACE_MS: '200',
+    WEBHOOK_ALLOW_PRIVATE_NETWORKS: 'true',
   });
   t = await h.tenant('member');
+  // A listener for completions, so that each task writes its completion event: one event per task is the proof
+  // below that none completed twice.
+  const sub = await h.request('POST', '/v1/subscriptions', {
+    key: t.key,
+    body: { events: ['task.completed'], webhook: { url: `${receiver.url}/done` } },
+  });
+  assert.equal(sub.status, 201);
 });
 after(async () => {
   await h.close();
+  await receiver.close();
   await redis.stop();
 });
 

@@ -8,7 +8,8 @@ let key: string;
 let receiver: Awaited<ReturnType<typeof startReceiver>>;
 
 before(async () => {
-  h = await startBaton({ TASK_CONCURRENCY: '8' });
+  // Private addresses allowed: the completion-event test points webhooks at the local receiver.
+  h = await startBaton({ TASK_CONCURRENCY: '8', WEBHOOK_ALLOW_PRIVATE_NETWORKS: 'true' });
   key = (await h.tenant('member')).key;
   receiver = await startReceiver((path, n) => {
     if (path.startsWith('/flaky')) return { status: n <= 2 ? 503 : 200 };
@@ -39,7 +40,7 @@ const events = (subjectId: string) => h.runtime.prisma.notificationEvent.findMan
 const deadLetters = (subjectId: string) => h.runtime.prisma.deadLetter.findMany({ where: { subjectId } });
 
 describe('tasks end to end', () => {
-  test('noop: 202 with the task, then succeeded, stored in Postgres with one completion event', async () => {
+  test('noop: 202 with the task, then succeeded, stored in Postgres; no completion event while no one listens', async () => {
     const r = await submit({ handler: 'noop', payload: { x: 1 } });
     assert.equal(r.status, 202);
     assert.match(r.body.id, /^tsk_/);
@@ -50,10 +51,43 @@ describe('tasks end to end', () => {
     assert.equal(done.progress, 100);
     assert.deepEqual(done.result, { ok: true });
     assert.ok(done.startedAt && done.finishedAt);
-    const ev = await events(r.body.id);
+    // Neither its own notify nor a subscription of its tenant: the outbox is not written for nobody.
+    assert.equal((await events(r.body.id)).length, 0);
+  });
+
+  test('one completion event where it has an audience: its own notify, or a subscription to the type or to all', async () => {
+    const t = await h.tenant('member');
+    const subscribe = (events: string[]) =>
+      h.request('POST', '/v1/subscriptions', { key: t.key, body: { events, webhook: { url: `${receiver.url}/sub` } } });
+    const run = async (body: unknown) => {
+      const r = await submit(body, t.key);
+      assert.equal(r.status, 202);
+      await waitFor(
+        async () => (await h.request('GET', `/v1/tasks/${r.body.id}`, { key: t.key })).body.status === 'succeeded',
+        20_000,
+        `task ${r.body.id} to succeed`,
+      );
+      return events(r.body.id);
+    };
+    // Its own notify, while its tenant has no subscription.
+    const own = await run({ handler: 'noop', notify: { webhook: { url: `${receiver.url}/own` } } });
+    assert.equal(own.length, 1);
+    assert.equal(own[0].type, 'task.completed');
+    assert.equal((own[0].payload as any).status, 'succeeded');
+    // A subscription to other types only is no audience.
+    assert.equal((await subscribe(['batch.completed'])).status, 201);
+    assert.equal((await run({ handler: 'noop' })).length, 0);
+    // A subscription to every type is.
+    const all = await subscribe([]);
+    assert.equal(all.status, 201);
+    assert.equal((await run({ handler: 'noop' })).length, 1);
+    // Deleted, it is not any more; a subscription to task.completed is.
+    assert.equal((await h.request('DELETE', `/v1/subscriptions/${all.body.id}`, { key: t.key })).status, 204);
+    assert.equal((await run({ handler: 'noop' })).length, 0);
+    assert.equal((await subscribe(['task.completed'])).status, 201);
+    const ev = await run({ handler: 'noop' });
     assert.equal(ev.length, 1);
-    assert.equal(ev[0].type, 'task.completed');
-    assert.equal((ev[0].payload as any).status, 'succeeded');
+    assert.equal(ev[0].tenantId, t.tenantId);
   });
 
   test('sleep reports progress while it runs', async () => {

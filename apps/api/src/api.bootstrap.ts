@@ -2,7 +2,7 @@ import { NestFactory } from '@nestjs/core';
 import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
 import { randomChunk } from '@baton/core';
 import { metrics } from '@baton/observability';
-import type { Runtime } from '@baton/runtime';
+import { installLeanAsyncBind, type Runtime } from '@baton/runtime';
 import { ApiModule } from './api.module';
 import { ErrorFilter } from './common/error.filter';
 import { registerConsole } from './console/console.plugin';
@@ -16,6 +16,7 @@ const REQUEST_ID = /^[\w.:-]{1,128}$/;
 /** Builds the HTTP app (not yet listening): Fastify, the edge (auth, limits, errors, ids, logs), routes, OpenAPI. */
 export async function createApi(runtime: Runtime): Promise<NestFastifyApplication> {
   const { config, log } = runtime;
+  installLeanAsyncBind(); // Fastify and Nest bind on every request; see async-bind.ts
   const adapter = new FastifyAdapter({
     bodyLimit: config.BODY_LIMIT_BYTES,
     trustProxy: config.TRUST_PROXY,

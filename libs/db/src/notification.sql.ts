@@ -39,3 +39,17 @@ export async function notifyOfSubjects(
   }
   return out;
 }
+
+/**
+ * SQL that is true when an event of `eventType` about a subject would reach anyone: the subject has its own `notify`
+ * (`notify`, an expression), or its tenant (`tenantId`, an expression) has a live subscription to that type (or to
+ * every type). Hot paths write an outbox event only then: an event no one receives would cost its insert, the
+ * dispatcher's read and its update, for nothing. A subscription is looked up when the event would be written, in the
+ * same statement as the transition, so one created before a task ends hears of it.
+ */
+export function hasAudience(notify: string, tenantId: string, eventType: string): string {
+  return `((${notify} IS NOT NULL AND ${notify} <> 'null'::jsonb) OR EXISTS (
+    SELECT 1 FROM notification_subscriptions s
+    WHERE s.tenant_id = ${tenantId} AND s.deleted_at IS NULL
+      AND (cardinality(s.events) = 0 OR '${eventType}' = ANY(s.events))))`;
+}

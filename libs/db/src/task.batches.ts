@@ -1,5 +1,6 @@
 import type { Pool } from 'pg';
 import { newId } from '@baton/core';
+import { hasAudience } from './notification.sql';
 import { taskCompletionKey, toTaskView, type Attempt, type NewTask, type TaskRecord } from '@baton/tasks';
 
 /** Columns of a TaskRecord, for statements that return tasks. */
@@ -89,9 +90,12 @@ export interface Success {
   result: unknown;
 }
 
+const TASK_EVENT_AUDIENCE = hasAudience('c.notify', 'c.tenant_id', 'task.completed');
+
 /**
- * queued|running → succeeded for many tasks, each with its attempt and completion event, in one statement. Returns the
- * ids that changed: a task that ended meanwhile (cancelled, finished by another run) is left as it is, with no event.
+ * queued|running → succeeded for many tasks, each with its attempt and completion event (where the event has an
+ * audience: see hasAudience), in one statement. Returns the ids that changed: a task that ended meanwhile (cancelled,
+ * finished by another run) is left as it is, with no event.
  */
 export async function succeedTasks(pool: Pool, successes: Success[]): Promise<Set<string>> {
   const finishedAt = new Date();
@@ -107,12 +111,15 @@ export async function succeedTasks(pool: Pool, successes: Success[]): Promise<Se
      ), changed AS (
        UPDATE tasks t SET status = 'succeeded', progress = 100, result = v.result, finished_at = $2,
                           attempts = v.attempts, started_at = COALESCE(t.started_at, v.started_at)
-       FROM v WHERE t.id = v.id AND t.status IN ('queued', 'running') RETURNING t.id, t.tenant_id
+       FROM v WHERE t.id = v.id AND t.status IN ('queued', 'running') RETURNING t.id, t.tenant_id, t.notify
+     ), events AS (
+       INSERT INTO notification_events (id, tenant_id, type, subject_type, subject_id, dedup_key, payload)
+       SELECT v.event_id, c.tenant_id, 'task.completed', 'task', c.id, v.dedup_key, v.view
+       FROM changed c JOIN v ON v.id = c.id
+       WHERE ${TASK_EVENT_AUDIENCE}
+       ON CONFLICT (dedup_key) DO NOTHING
      )
-     INSERT INTO notification_events (id, tenant_id, type, subject_type, subject_id, dedup_key, payload)
-     SELECT v.event_id, c.tenant_id, 'task.completed', 'task', c.id, v.dedup_key, v.view
-     FROM changed c JOIN v ON v.id = c.id
-     ON CONFLICT (dedup_key) DO NOTHING RETURNING subject_id AS id`,
+     SELECT id FROM changed`,
     values: [
       JSON.stringify(
         successes.map((s, i) => ({

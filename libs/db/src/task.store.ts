@@ -12,6 +12,7 @@ import {
   type TaskStore,
 } from '@baton/tasks';
 import { Prisma, type PrismaClient } from './prisma';
+import { hasAudience } from './notification.sql';
 import {
   claimTasks,
   finalRow,
@@ -28,12 +29,18 @@ const BATCHING = { maxBatch: 500, maxConcurrent: 1 };
 
 const json = (value: unknown): string => JSON.stringify(value ?? null);
 
-/** The completion event of a task, written in the same statement as the transition that ends it. */
+/** Whether the task row in the `changed` CTE (columns `"tenantId"` and `notify`) has anyone to tell. */
+const TASK_EVENT_AUDIENCE = Prisma.raw(hasAudience('changed.notify', 'changed."tenantId"', 'task.completed'));
+
+/**
+ * The completion event of a task, written in the same statement as the transition that ends it, where it has an
+ * audience (see hasAudience).
+ */
 function completionEvent(task: TaskRecord): Prisma.Sql {
   return Prisma.sql`INSERT INTO notification_events (id, tenant_id, type, subject_type, subject_id, dedup_key, payload)
     SELECT ${newId('notification')}, ${task.tenantId}, 'task.completed', 'task', ${task.id}, ${taskCompletionKey(task)},
            ${json(toTaskView(task))}::jsonb
-    FROM changed ON CONFLICT (dedup_key) DO NOTHING`;
+    FROM changed WHERE ${TASK_EVENT_AUDIENCE} ON CONFLICT (dedup_key) DO NOTHING`;
 }
 
 export class PrismaTaskStore implements TaskStore {
@@ -141,18 +148,19 @@ export class PrismaTaskStore implements TaskStore {
   async fail(attempt: Attempt, error: TaskError, deadLetter: DeadLetterInfo): Promise<boolean> {
     const row = finalRow(attempt);
     const done: TaskRecord = { ...row, status: 'failed', lastError: error, finishedAt: new Date() };
-    const changed = await this.prisma.$executeRaw`
+    const changed = await this.prisma.$queryRaw<{ id: string }[]>`
       WITH changed AS (
         UPDATE tasks SET status = 'failed', last_error = ${json(error)}::jsonb, finished_at = ${done.finishedAt},
                          attempts = ${row.attempts}, started_at = ${row.startedAt}
-        WHERE id = ${row.id} AND status IN ('queued', 'running') RETURNING id
+        WHERE id = ${row.id} AND status IN ('queued', 'running') RETURNING id, tenant_id AS "tenantId", notify
       ), dead AS (
         INSERT INTO dead_letters (id, tenant_id, kind, subject_id, queue, job_name, data, error, attempts)
         SELECT ${newId('deadLetter')}, ${row.tenantId}, 'task', ${row.id}, ${deadLetter.queue}, ${deadLetter.jobName},
                ${json(deadLetter.data)}::jsonb, ${json(error)}::jsonb, ${row.attempts}
         FROM changed ON CONFLICT (kind, subject_id, attempts) DO NOTHING
-      ) ${completionEvent(done)}`;
-    return changed > 0;
+      ), event AS (${completionEvent(done)})
+      SELECT id FROM changed`;
+    return changed.length > 0;
   }
 
   async reopen(id: string): Promise<TaskRecord | null> {

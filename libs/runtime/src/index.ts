@@ -5,3 +5,4 @@ export * from './worker-registry';
 export * from './admin-key';
 export * from './process-metrics';
 export * from './queue-gauges';
+export * from './async-bind';
