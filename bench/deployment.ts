@@ -1,5 +1,6 @@
 // Baton deployments for benchmarks: in this process, or as the API and worker processes that production runs.
 import { spawn, type ChildProcess } from 'node:child_process';
+import { Client } from 'pg';
 import { freePort } from '@baton/runtime';
 import { dropPrefix, freshDatabase, rand, startBaton, TEST_REDIS_URL } from '../test/support/harness';
 import { pollUntil } from './support';
@@ -64,7 +65,10 @@ export async function asProcesses(
       what: 'the API to listen',
     },
   );
-  if (opts.worker !== false) start('dist/apps/worker/src/main.js'); // the API has migrated the database by now
+  if (opts.worker !== false) {
+    start('dist/apps/worker/src/main.js'); // the API has migrated the database by now
+    await workerRegistered(db.url);
+  }
   return {
     url,
     adminKey,
@@ -81,6 +85,24 @@ export async function asProcesses(
       await db.drop();
     },
   };
+}
+
+/**
+ * Waits until a worker process has registered (it does so once its queue workers run): a benchmark measures the
+ * service at work, not the worker process booting (about 2 s of CPU here: modules, Nest, the Prisma client) while the
+ * first requests arrive, which no raw baseline pays either.
+ */
+async function workerRegistered(databaseUrl: string): Promise<void> {
+  const pg = new Client({ connectionString: databaseUrl });
+  await pg.connect();
+  try {
+    await pollUntil(
+      async () => (await pg.query(`SELECT 1 FROM workers WHERE role = 'worker' LIMIT 1`)).rowCount === 1,
+      { everyMs: 100, stalledMs: 60_000, progress: () => 0, what: 'the worker process to register' },
+    );
+  } finally {
+    await pg.end();
+  }
 }
 
 export async function tenantKey(d: Deployment): Promise<string> {

@@ -68,7 +68,8 @@ export async function startGpuWorker(runtime: Runtime): Promise<GpuWorkerHandle>
     },
   );
   await runner.warm();
-  const connection = createRedis(runtime.redisTarget, { blocking: true, name: 'worker:inference' });
+  // Pipelined, as the worker's: BullMQ's blocking wait has a connection of its own.
+  const connection = createRedis(runtime.redisTarget, { blocking: true, name: 'worker:inference', pipelining: true });
   connection.on('error', () => undefined);
   const worker = new Worker(QUEUES.inference, (job: Job<JobPayloads['inference.item']>) => runner.process(job), {
     connection,

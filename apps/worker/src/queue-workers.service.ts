@@ -129,7 +129,9 @@ export class QueueWorkers implements OnApplicationBootstrap, OnApplicationShutdo
 
   private startWorker(queue: QueueName, handlers: HandlerMap): Worker {
     const { config, log } = this.runtime;
-    const connection = this.connection(`worker:${queue}`);
+    // Pipelined: BullMQ sends its blocking wait on a connection of its own (a duplicate), so this one carries only
+    // short commands, and the completions of jobs that end together share one socket write.
+    const connection = this.connection(`worker:${queue}`, true);
     const worker = new Worker(
       queue,
       (job: Job, token?: string) => {
@@ -227,8 +229,8 @@ export class QueueWorkers implements OnApplicationBootstrap, OnApplicationShutdo
     await subscriber.subscribe(this.runtime.cancelChannel);
   }
 
-  private connection(name: string): Redis | Cluster {
-    const connection = createRedis(this.runtime.redisTarget, { blocking: true, name });
+  private connection(name: string, pipelining = false): Redis | Cluster {
+    const connection = createRedis(this.runtime.redisTarget, { blocking: true, name, pipelining });
     connection.on('error', () => undefined); // ioredis reconnects; BullMQ reports through 'error' above
     this.connections.push(connection);
     return connection;

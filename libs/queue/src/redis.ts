@@ -17,15 +17,18 @@ export interface RedisTarget {
  * (BullMQ requires maxRetriesPerRequest: null there); request-path connections fail fast instead, so the API can
  * answer 503 rather than hang while Redis is away. A string is the URL of one server (tests, probes).
  */
-export function createRedis(target: string | RedisTarget, opts: { blocking: boolean; name: string }): RedisClient {
+export function createRedis(
+  target: string | RedisTarget,
+  opts: { blocking: boolean; name: string; pipelining?: boolean },
+): RedisClient {
   const options: RedisOptions = {
     connectionName: `baton:${opts.name}`,
     maxRetriesPerRequest: opts.blocking ? null : 1,
     enableOfflineQueue: opts.blocking,
     retryStrategy: (times) => Math.min(times * 200, 2000),
     // Commands issued in the same tick share one socket write. Not on blocking connections, where a blocking
-    // command would hold up the pipeline behind it.
-    enableAutoPipelining: !opts.blocking,
+    // command would hold up the pipeline behind it, unless the caller knows it sends none there (see pipelining).
+    enableAutoPipelining: opts.pipelining ?? !opts.blocking,
     lazyConnect: false,
   };
   if (typeof target === 'string' || target.clusterNodes.length === 0) {
