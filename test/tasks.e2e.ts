@@ -118,7 +118,13 @@ describe('tasks end to end', () => {
   });
 
   test('http: a permanent error fails at once and goes to dead letters', async () => {
-    const r = await submit({ handler: 'http', payload: { url: `${receiver.url}/gone` }, maxAttempts: 5 });
+    // With a notify of its own, so that its completion event is written.
+    const r = await submit({
+      handler: 'http',
+      payload: { url: `${receiver.url}/gone` },
+      maxAttempts: 5,
+      notify: { webhook: { url: `${receiver.url}/completions` } },
+    });
     const done = await until(r.body.id, ['succeeded', 'failed']);
     assert.equal(done.status, 'failed');
     assert.equal(done.attempts, 1);
@@ -140,6 +146,7 @@ describe('tasks end to end', () => {
     assert.equal(done.attempts, 3);
     assert.equal(receiver.hitsOn('/down').length, 3);
     assert.equal((await deadLetters(r.body.id)).length, 1);
+    assert.equal((await events(r.body.id)).length, 0, 'no notify, no subscription: no completion event');
   });
 
   test('timeoutMs aborts an attempt and counts as a retryable failure', async () => {
@@ -160,7 +167,11 @@ describe('tasks end to end', () => {
     const c1 = await h.request('POST', `/v1/tasks/${later.body.id}/cancel`, { key });
     assert.equal(c1.status, 202);
     assert.equal(c1.body.status, 'cancelled');
-    const running = await submit({ handler: 'sleep', payload: { ms: 20_000, steps: 100 } });
+    const running = await submit({
+      handler: 'sleep',
+      payload: { ms: 20_000, steps: 100 },
+      notify: { webhook: { url: `${receiver.url}/completions` } },
+    });
     await until(running.body.id, ['running']);
     const c2 = await h.request('POST', `/v1/tasks/${running.body.id}/cancel`, { key });
     assert.equal(c2.body.status, 'cancelled');
