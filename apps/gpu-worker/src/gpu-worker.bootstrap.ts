@@ -109,7 +109,12 @@ export async function startGpuWorker(runtime: Runtime): Promise<GpuWorkerHandle>
         // The fair audit first: it frees the slots of items admitted but never added, which the reconcile then finds.
         void (async () => {
           await fair?.audit();
-          await reconcileInference(store, queue, runtime.producer.queue(QUEUES.inference), config.RECONCILE_GRACE_MS);
+          await reconcileInference(
+            store,
+            queue,
+            { queue: runtime.producer.queue(QUEUES.inference), redis: runtime.redis },
+            config.RECONCILE_GRACE_MS,
+          );
         })().catch((err: unknown) => log.warn({ err }, 'inference reconcile failed')),
       config.RECONCILE_INTERVAL_MS,
     ),

@@ -1,5 +1,6 @@
 import type { Queue } from 'bullmq';
 import { itemJobId, type InferenceQueue, type InferenceStore } from '@baton/inference';
+import { jobPresence, type RedisClient } from '@baton/queue';
 
 const PAGE = 100;
 /** Items checked against Redis per round trip. */
@@ -15,7 +16,7 @@ const CHUNK = 1000;
 export async function reconcileInference(
   store: InferenceStore,
   queue: InferenceQueue,
-  redisQueue: Queue,
+  redisQueue: { queue: Queue; redis: RedisClient },
   graceMs: number,
 ): Promise<number> {
   let requeued = 0;
@@ -47,10 +48,14 @@ export async function reconcileInference(
 }
 
 /** For each BullMQ job id: whether Redis holds it, in the queue or (fair sharing) in a lane or admitted. */
-async function heldInRedis(redisQueue: Queue, queue: InferenceQueue, ids: string[]): Promise<boolean[]> {
-  const [states, lanes] = await Promise.all([
-    Promise.all(ids.map((id) => redisQueue.getJobState(id))),
+async function heldInRedis(
+  redisQueue: { queue: Queue; redis: RedisClient },
+  queue: InferenceQueue,
+  ids: string[],
+): Promise<boolean[]> {
+  const [presence, lanes] = await Promise.all([
+    jobPresence(redisQueue.redis, redisQueue.queue, ids),
     queue.fair?.holds(ids) ?? [],
   ]);
-  return ids.map((_, n) => states[n] !== 'unknown' || lanes[n] === true);
+  return ids.map((_, n) => presence[n] !== 'missing' || lanes[n] === true);
 }

@@ -189,10 +189,18 @@ export class PrismaTaskStore implements TaskStore {
         SELECT id FROM tasks WHERE status IN ('succeeded', 'failed', 'cancelled') AND finished_at < ${cutoff} LIMIT ${limit})`;
   }
 
-  async pending(cutoff: Date, afterId: string | undefined, limit: number): Promise<TaskRecord[]> {
-    return this.prisma.$queryRaw<TaskRecord[]>`
-      SELECT ${TASK_COLUMNS} FROM tasks
-      WHERE status IN ('queued', 'running') AND created_at < ${cutoff} AND id > ${afterId ?? ''}
-      ORDER BY id LIMIT ${limit}`;
+  async pendingIds(cutoff: Date, afterId: string | undefined, limit: number): Promise<string[]> {
+    // Ids only, on the (status, id) index: the scan reads every pending task each pass, and a backlog can be large.
+    const { rows } = await this.pool.query<{ id: string }>({
+      name: 'baton_pending_task_ids',
+      text: `SELECT id FROM tasks WHERE status IN ('queued', 'running') AND created_at < $1 AND id > $2
+             ORDER BY id LIMIT $3`,
+      values: [cutoff, afterId ?? '', limit],
+    });
+    return rows.map((r) => r.id);
+  }
+
+  async stillPending(ids: string[]): Promise<TaskRecord[]> {
+    return ids.length === 0 ? [] : [...(await claimTasks(this.pool, ids)).values()];
   }
 }

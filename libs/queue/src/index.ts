@@ -4,3 +4,4 @@ export * from './handlers';
 export * from './errors';
 export * from './queue-stats';
 export * from './housekeeping';
+export * from './job-presence';

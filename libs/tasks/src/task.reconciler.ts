@@ -1,5 +1,6 @@
 import type { Queue } from 'bullmq';
 import { metrics, type Logger } from '@baton/observability';
+import { jobPresence, type RedisClient } from '@baton/queue';
 import { describeFailure } from './task.rules';
 import type { TaskQueue } from './task.queue';
 import type { TaskStore } from './task.store';
@@ -24,6 +25,7 @@ export class TaskReconciler {
     private readonly store: TaskStore,
     private readonly taskQueue: TaskQueue,
     private readonly queue: Queue,
+    private readonly redis: RedisClient,
     private readonly log: Logger,
   ) {}
 
@@ -32,17 +34,26 @@ export class TaskReconciler {
     const cutoff = new Date(now.getTime() - graceMs);
     let after: string | undefined;
     for (;;) {
-      const tasks = await this.store.pending(cutoff, after, PAGE);
-      if (tasks.length === 0) break;
-      report.scanned += tasks.length;
-      after = tasks[tasks.length - 1].id;
-      const states = await Promise.all(tasks.map((t) => this.queue.getJobState(t.id)));
-      // Under fair sharing a task waiting for admission has no job yet: its lane holds it.
-      const held = (await this.taskQueue.fair?.holds(tasks.map((t) => t.id))) ?? [];
+      // Ids first, checked against Redis a page at a time in one round trip; whole rows only for what needs repair.
+      const ids = await this.store.pendingIds(cutoff, after, PAGE);
+      if (ids.length === 0) break;
+      report.scanned += ids.length;
+      after = ids[ids.length - 1];
+      const [presence, held] = await Promise.all([
+        jobPresence(this.redis, this.queue, ids),
+        // Under fair sharing a task waiting for admission has no job yet: its lane holds it.
+        this.taskQueue.fair?.holds(ids) ?? [],
+      ]);
+      const suspect = ids.filter((_, i) => presence[i] === 'failed' || (presence[i] === 'missing' && !held[i]));
+      if (suspect.length === 0) continue;
+      // Read again after the check: a task that ended in between (and whose job was trimmed) is left alone.
+      const tasks = new Map((await this.store.stillPending(suspect)).map((t) => [t.id, t]));
       const missing: TaskRecord[] = [];
-      for (let i = 0; i < tasks.length; i++) {
-        if (states[i] === 'unknown' && !held[i]) missing.push(tasks[i]);
-        else if (states[i] === 'failed') report.failed += (await this.failAbandoned(tasks[i])) ? 1 : 0;
+      for (let i = 0; i < ids.length; i++) {
+        const task = tasks.get(ids[i]);
+        if (!task) continue;
+        if (presence[i] === 'failed') report.failed += (await this.failAbandoned(task)) ? 1 : 0;
+        else missing.push(task);
       }
       if (missing.length > 0) {
         await this.taskQueue.enqueue(missing, now);

@@ -53,6 +53,8 @@ export interface TaskStore {
   ): Promise<TaskRecord[]>;
   /** Deletes up to `limit` tasks that ended before `cutoff` (with their logs); returns how many. */
   purgeFinished(cutoff: Date, limit: number): Promise<number>;
-  /** Non-terminal tasks created before `cutoff`, in id order after `afterId`: the reconciler's scan. */
-  pending(cutoff: Date, afterId: string | undefined, limit: number): Promise<TaskRecord[]>;
+  /** Ids of non-terminal tasks created before `cutoff`, in id order after `afterId`: the reconciler's scan. */
+  pendingIds(cutoff: Date, afterId: string | undefined, limit: number): Promise<string[]>;
+  /** The tasks among `ids` still queued or running, whole: what the reconciler repairs, read again after its check. */
+  stillPending(ids: string[]): Promise<TaskRecord[]>;
 }

@@ -18,6 +18,7 @@ export class MaintenanceProcessor {
       runtime.stores.tasks,
       runtime.taskQueue,
       runtime.producer.queue(QUEUES.tasks),
+      runtime.redis,
       runtime.log,
     );
     this.batchReconciler = new BatchReconciler(
