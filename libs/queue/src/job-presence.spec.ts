@@ -32,10 +32,7 @@ test('jobPresence tells missing, failed and present jobs apart, for many ids in 
   const settled = new Set<string>();
   const worker = new Worker(
     'jobs',
-    async (job) => {
-      if (job.id === 'doomed') throw new UnrecoverableError('no');
-      return 'ok';
-    },
+    (job) => (job.id === 'doomed' ? Promise.reject(new UnrecoverableError('no')) : Promise.resolve('ok')),
     { connection, prefix, autorun: false },
   );
   worker.on('completed', (job) => settled.add(job.id!));
