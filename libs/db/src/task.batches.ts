@@ -102,6 +102,9 @@ export async function succeedTasks(pool: Pool, successes: Success[]): Promise<Se
   const views = successes.map(({ attempt, result }) =>
     toTaskView({ ...finalRow(attempt), status: 'succeeded', progress: 100, result, finishedAt }),
   );
+  // The rows are found by primary key (id = ANY(...)); the status test is on text, so the planner cannot take the
+  // (status, ...) indexes instead: on a table just filled (statistics not yet analysed) it would, and scan every
+  // pending task for each statement. See PENDING_BY_ID in batch.store.ts.
   const { rows } = await pool.query<{ id: string }>({
     // Named: each connection parses and plans it once, then reuses the plan.
     name: 'baton_succeed_tasks',
@@ -111,7 +114,8 @@ export async function succeedTasks(pool: Pool, successes: Success[]): Promise<Se
      ), changed AS (
        UPDATE tasks t SET status = 'succeeded', progress = 100, result = v.result, finished_at = $2,
                           attempts = v.attempts, started_at = COALESCE(t.started_at, v.started_at)
-       FROM v WHERE t.id = v.id AND t.status IN ('queued', 'running') RETURNING t.id, t.tenant_id, t.notify
+       FROM v WHERE t.id = v.id AND t.id = ANY(ARRAY(SELECT id FROM v)) AND t.status::text IN ('queued', 'running')
+       RETURNING t.id, t.tenant_id, t.notify
      ), events AS (
        INSERT INTO notification_events (id, tenant_id, type, subject_type, subject_id, dedup_key, payload)
        SELECT v.event_id, c.tenant_id, 'task.completed', 'task', c.id, v.dedup_key, v.view
