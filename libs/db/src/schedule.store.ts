@@ -273,7 +273,9 @@ export class PrismaScheduleStore implements ScheduleStore {
              ), changed AS (
                UPDATE schedule_runs r SET status = e.status, finished_at = e.finished_at, duration_ms = e.duration_ms,
                                           deadline_met = e.deadline_met, error = e.error
-               FROM input e WHERE r.id = e.id AND r.status IN ('pending', 'running')
+               FROM input e
+               -- By primary key (see PENDING_BY_ID in batch.store.ts): not a scan of the status index.
+               WHERE r.id = e.id AND r.id = ANY(ARRAY(SELECT id FROM input)) AND r.status IN ('pending', 'running')
                RETURNING ${runColumns('r.')}, e.event_id
              ), done AS (
                SELECT c.id, c."tenantId", c.event_id, jsonb_strip_nulls(jsonb_build_object(
