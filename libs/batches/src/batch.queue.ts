@@ -2,7 +2,7 @@ import type { Job } from 'bullmq';
 import type { Cluster, Redis } from 'ioredis';
 import { BATCH_SEAL_QUEUE, QUEUES } from '@baton/contracts';
 import { FairQueue } from '@baton/fairness';
-import type { JobProducer } from '@baton/queue';
+import { jobPresence, type JobProducer } from '@baton/queue';
 import { batchFeedJobId, batchItemJobId, batchParentJobId, batchSealJobId, type BatchRecord } from './batch.types';
 
 const DAY_S = 86_400;
@@ -135,20 +135,12 @@ export class BatchQueue {
    */
   async itemJobsAmiss(batch: BatchRef, jobIds: string[]): Promise<string[]> {
     const queue = this.producer.queue(QUEUES.cluster);
-    const pipeline = this.redis.pipeline();
-    for (const id of jobIds) {
-      const jobId = batchItemJobId(id, batch.generation);
-      pipeline.hexists(queue.toKey(jobId), 'name');
-      pipeline.zscore(queue.keys.failed, jobId);
-    }
-    const replies = (await pipeline.exec()) ?? [];
-    return jobIds.filter((_, i) => {
-      const [namedError, named] = replies[2 * i];
-      const [scoreError, score] = replies[2 * i + 1];
-      const error = namedError ?? scoreError;
-      if (error) throw error instanceof Error ? error : new Error(String(error));
-      return named === 0 || score !== null;
-    });
+    const presence = await jobPresence(
+      this.redis,
+      queue,
+      jobIds.map((id) => batchItemJobId(id, batch.generation)),
+    );
+    return jobIds.filter((_, i) => presence[i] !== 'present');
   }
 
   /**
