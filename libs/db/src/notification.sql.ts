@@ -45,7 +45,8 @@ export async function notifyOfSubjects(
  * (`notify`, an expression), or its tenant (`tenantId`, an expression) has a live subscription to that type (or to
  * every type). Hot paths write an outbox event only then: an event no one receives would cost its insert, the
  * dispatcher's read and its update, for nothing. A subscription is looked up when the event would be written, in the
- * same statement as the transition, so one created before a task ends hears of it.
+ * same statement as the transition, so one created before a task ends hears of it. This is the SQL side of the rule
+ * that `resolveTargets` (libs/notifications) applies when the event is dispatched: change the two together.
  */
 export function hasAudience(notify: string, tenantId: string, eventType: string): string {
   return `((${notify} IS NOT NULL AND ${notify} <> 'null'::jsonb) OR EXISTS (

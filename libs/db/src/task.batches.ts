@@ -1,7 +1,7 @@
 import type { Pool } from 'pg';
 import { newId } from '@baton/core';
-import { hasAudience } from './notification.sql';
 import { taskCompletionKey, toTaskView, type Attempt, type NewTask, type TaskRecord } from '@baton/tasks';
+import { hasAudience } from './notification.sql';
 
 /** Columns of a TaskRecord, for statements that return tasks. */
 export const TASK_COLUMNS = `id, tenant_id AS "tenantId", handler, payload, status::text AS status, progress, result,

@@ -11,8 +11,8 @@ import {
   type TaskRecord,
   type TaskStore,
 } from '@baton/tasks';
-import { Prisma, type PrismaClient } from './prisma';
 import { hasAudience } from './notification.sql';
+import { Prisma, type PrismaClient } from './prisma';
 import {
   claimTasks,
   finalRow,

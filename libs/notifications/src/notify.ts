@@ -51,7 +51,8 @@ export function parseNotify(json: unknown): NotifySpec {
 
 /**
  * Everything an event must reach: the object's own `notify` first, then the tenant's subscriptions for this event
- * type. A URL or mailbox named twice gets one delivery (the object's own wins, with its own secret).
+ * type. A URL or mailbox named twice gets one delivery (the object's own wins, with its own secret). Hot paths decide
+ * whether to write an event at all with the same rule in SQL (`hasAudience`, libs/db): change the two together.
  */
 export function resolveTargets(
   eventType: string,

@@ -10,10 +10,10 @@ export type JobPresence = 'missing' | 'failed' | 'present';
 
 /**
  * Where many jobs of one queue stand, in one pipelined round trip: two plain reads per id (HEXISTS of the job hash's
- * name, ZSCORE in the failed set), instead of BullMQ's `getJobState` script per id, which probes up to eight structures and
- * costs a script call each. Reconcilers scan every pending row each pass, so with a backlog of many thousands this is
- * the difference between a few milliseconds of Redis per page and a noticeable share of its CPU. On a Redis Cluster
- * the queue's keys share one slot (a hash-tagged prefix), as BullMQ requires there anyway.
+ * name, ZSCORE in the failed set), instead of BullMQ's `getJobState` script per id, which probes up to eight
+ * structures and costs a script call each. Reconcilers scan every pending row each pass, so with a backlog of many
+ * thousands this is the difference between a few milliseconds of Redis per page and a noticeable share of its CPU. On
+ * a Redis Cluster the queue's keys share one slot (a hash-tagged prefix), as BullMQ requires there anyway.
  */
 export async function jobPresence(redis: RedisClient, queue: Queue, ids: string[]): Promise<JobPresence[]> {
   if (ids.length === 0) return [];
