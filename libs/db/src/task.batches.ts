@@ -50,15 +50,26 @@ export async function insertTasks(pool: Pool, tasks: NewTask[]): Promise<Map<str
   return new Map(rows.map((r) => [r.id, newTaskRecord(byId.get(r.id)!, r.createdAt)]));
 }
 
-/** A task as it stands right after its insert. */
+/** A task as it stands right after its insert (fields listed, not spread: this runs for every created task). */
 const newTaskRecord = (t: NewTask, createdAt: Date): TaskRecord => ({
-  ...t,
+  id: t.id,
+  tenantId: t.tenantId,
+  handler: t.handler,
+  payload: t.payload,
   status: 'queued',
   progress: 0,
   result: null,
   lastError: null,
   attempts: 0,
+  maxAttempts: t.maxAttempts,
   generation: 0,
+  priority: t.priority,
+  runAt: t.runAt,
+  timeoutMs: t.timeoutMs,
+  deadlineAt: t.deadlineAt,
+  dedupeKey: t.dedupeKey,
+  notify: t.notify,
+  requestId: t.requestId,
   createdAt,
   startedAt: null,
   finishedAt: null,

@@ -127,7 +127,10 @@ export async function createRuntime(config: Config, opts: RuntimeOptions): Promi
   await access.ensureSystemTenant();
   const taskStore = new PrismaTaskStore(prisma, database.pool);
   const scheduleStore = new PrismaScheduleStore(prisma, database.pool);
-  const fair = createFairQueues(config, producerConnection, producer, log);
+  // The fair scripts run on the edge connection, not on BullMQ's: ioredis copies every script defined on a connection
+  // into each pipeline it makes (one per tick with auto-pipelining), and BullMQ defines some seventy. On the edge
+  // connection a dispatch cycle's pipeline copies six.
+  const fair = createFairQueues(config, redis, producer, log);
   const taskQueue = new TaskQueue(producer, fair.tasks);
   const handlers = builtInHandlers({
     maxTimeoutMs: config.TASK_HTTP_MAX_TIMEOUT_MS,
