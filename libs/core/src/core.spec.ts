@@ -17,6 +17,7 @@ import {
   requestFingerprint,
   rollUp,
   toPage,
+  withChanges,
   BatonError,
   type Counts,
 } from '.';
@@ -208,5 +209,29 @@ describe('Coalescer', () => {
       settled.map((s) => s.status),
       ['rejected', 'rejected', 'fulfilled'],
     );
+  });
+});
+
+describe('withChanges', () => {
+  test('copies the base with the changes over it, leaving both as they were', () => {
+    const base = { id: 'a', status: 'queued', attempts: 0 };
+    const changes = { status: 'succeeded', finishedAt: 5 };
+    const copy = withChanges(base, changes);
+    assert.deepEqual(copy, { id: 'a', status: 'succeeded', attempts: 0, finishedAt: 5 });
+    assert.deepEqual(base, { id: 'a', status: 'queued', attempts: 0 });
+    assert.deepEqual(changes, { status: 'succeeded', finishedAt: 5 });
+    assert.notEqual(copy, base);
+  });
+
+  test('copies own enumerable fields only, as a spread does', () => {
+    class Body {
+      handler = 'noop';
+      get upper(): string {
+        return this.handler.toUpperCase();
+      }
+    }
+    const copy = withChanges(new Body(), { notify: null });
+    assert.deepEqual(Object.keys(copy), ['handler', 'notify']);
+    assert.equal(Object.getPrototypeOf(copy), Object.prototype);
   });
 });

@@ -11,3 +11,4 @@ export * from './timeout';
 export * from './coalescer';
 export * from './random';
 export * from './chunks';
+export * from './objects';

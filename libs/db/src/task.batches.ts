@@ -1,5 +1,5 @@
 import type { Pool } from 'pg';
-import { newId } from '@baton/core';
+import { newId, withChanges } from '@baton/core';
 import { taskCompletionKey, toTaskView, type Attempt, type NewTask, type TaskRecord } from '@baton/tasks';
 import { hasAudience } from './notification.sql';
 
@@ -111,7 +111,7 @@ const TASK_EVENT_AUDIENCE = hasAudience('c.notify', 'c.tenant_id', 'task.complet
 export async function succeedTasks(pool: Pool, successes: Success[]): Promise<Set<string>> {
   const finishedAt = new Date();
   const views = successes.map(({ attempt, result }) =>
-    toTaskView({ ...finalRow(attempt), status: 'succeeded', progress: 100, result, finishedAt }),
+    toTaskView(withChanges(finalRow(attempt), { status: 'succeeded' as const, progress: 100, result, finishedAt })),
   );
   // The rows are found by primary key (id = ANY(...)); the status test is on text, so the planner cannot take the
   // (status, ...) indexes instead: on a table just filled (statistics not yet analysed) it would, and scan every
@@ -154,8 +154,5 @@ export async function succeedTasks(pool: Pool, successes: Success[]): Promise<Se
 }
 
 /** The row as this attempt leaves it, before its final status is applied. */
-export const finalRow = ({ task, number, startedAt }: Attempt): TaskRecord => ({
-  ...task,
-  attempts: number,
-  startedAt: task.startedAt ?? startedAt,
-});
+export const finalRow = ({ task, number, startedAt }: Attempt): TaskRecord =>
+  withChanges(task, { attempts: number, startedAt: task.startedAt ?? startedAt });

@@ -1,4 +1,4 @@
-import { backoffDelay, Coalescer, type BackoffPolicy } from '@baton/core';
+import { backoffDelay, Coalescer, withChanges, type BackoffPolicy } from '@baton/core';
 import { FairQueue } from '@baton/fairness';
 import { JobProducer } from '@baton/queue';
 import { delayUntilRun } from './task.rules';
@@ -60,7 +60,11 @@ export class TaskQueue {
         priority: task.priority,
         readyAt: now.getTime() + jobs[i].opts.delay,
         // Added when admitted, with no delay: its time counts from when it became due (enqueue-to-start metric).
-        job: { ...jobs[i], opts: { ...jobs[i].opts, delay: 0, timestamp: now.getTime() + jobs[i].opts.delay } },
+        job: {
+          name: jobs[i].name,
+          data: jobs[i].data,
+          opts: withChanges(jobs[i].opts, { delay: 0, timestamp: now.getTime() + jobs[i].opts.delay }),
+        },
       })),
     );
   }

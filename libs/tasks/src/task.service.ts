@@ -33,7 +33,8 @@ export class TaskService {
     ids: { id: string; requestId: string | null },
   ): Promise<TaskView> {
     const planned = planTask(input, {
-      ...ids,
+      id: ids.id,
+      requestId: ids.requestId,
       tenantId,
       now: new Date(),
       defaults: this.defaults,

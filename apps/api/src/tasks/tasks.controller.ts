@@ -1,7 +1,7 @@
 import { Body, Controller, Get, HttpCode, Param, Post, Query, Req } from '@nestjs/common';
 import { ApiAcceptedResponse, ApiBearerAuth, ApiHeader, ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
 import { QUEUES } from '@baton/contracts';
-import { isId, notFound, tenantScope, type Principal } from '@baton/core';
+import { isId, notFound, tenantScope, withChanges, type Principal } from '@baton/core';
 import type { TaskService } from '@baton/tasks';
 import { NotificationServiceProvider } from '../notifications/notification-service.provider';
 import { TaskServiceProvider } from './task-service.provider';
@@ -41,7 +41,10 @@ export class TasksController {
     @Req() req: BatonRequest,
   ): Promise<TaskDto> {
     const { notify, reveal } = await this.notifications.prepare(body.notify);
-    const task = await this.tasks.create(caller.tenantId, { ...body, notify }, { id, requestId: String(req.id) });
+    const task = await this.tasks.create(caller.tenantId, withChanges(body, { notify }), {
+      id,
+      requestId: String(req.id),
+    });
     return reveal(task, id);
   }
 
