@@ -17,7 +17,7 @@ export async function insertTasks(pool: Pool, tasks: NewTask[]): Promise<Map<str
   // The batch travels as one JSON document (native JSON.stringify, one parameter) rather than a dozen arrays that
   // node-pg would escape element by element. Only what the database decides comes back.
   const { rows } = await pool.query<{ id: string; createdAt: Date }>({
-    // Named: each connection parses and plans it once, then reuses the plan.
+    // Named: each connection parses it once; it is planned on every run (plan_cache_mode, see createDatabase).
     name: 'baton_insert_tasks',
     text: `INSERT INTO tasks (id, tenant_id, handler, payload, max_attempts, priority, run_at, timeout_ms, deadline_at,
                         dedupe_key, notify, request_id)
@@ -88,7 +88,7 @@ export async function findTask(pool: Pool, id: string): Promise<TaskRecord | nul
 /** The tasks among `ids` that may still run (queued or running), for many job starts at once. */
 export async function claimTasks(pool: Pool, ids: string[]): Promise<Map<string, TaskRecord>> {
   const { rows } = await pool.query<TaskRecord>({
-    // Named: each connection parses and plans it once, then reuses the plan.
+    // Named: each connection parses it once; it is planned on every run (plan_cache_mode, see createDatabase).
     name: 'baton_claim_tasks',
     text: `SELECT ${TASK_COLUMNS} FROM tasks WHERE id = ANY($1::text[]) AND status IN ('queued', 'running')`,
     values: [ids],
@@ -113,15 +113,16 @@ export async function succeedTasks(pool: Pool, successes: Success[]): Promise<Se
   const views = successes.map(({ attempt, result }) =>
     toTaskView(withChanges(finalRow(attempt), { status: 'succeeded' as const, progress: 100, result, finishedAt })),
   );
-  // The rows are found by primary key (id = ANY(...)); the status test is on text, so the planner cannot take the
-  // (status, ...) indexes instead: on a table just filled (statistics not yet analysed) it would, and scan every
-  // pending task for each statement. See PENDING_BY_ID in batch.store.ts.
+  // The view arrives as json (checked, not parsed) and becomes jsonb only for a task whose event is written: most
+  // have no audience. The rows are found by primary key (id = ANY(...)); the status test is on text, so the planner
+  // cannot take the (status, ...) indexes instead: on a table just filled (statistics not yet analysed) it would, and
+  // scan every pending task for each statement. See PENDING_BY_ID in batch.store.ts.
   const { rows } = await pool.query<{ id: string }>({
-    // Named: each connection parses and plans it once, then reuses the plan.
+    // Named: each connection parses it once; it is planned on every run (plan_cache_mode, see createDatabase).
     name: 'baton_succeed_tasks',
     text: `WITH v AS (
        SELECT * FROM json_to_recordset($1::json)
-         AS v(id text, result jsonb, event_id text, dedup_key text, view jsonb, attempts int, started_at timestamptz)
+         AS v(id text, result jsonb, event_id text, dedup_key text, view json, attempts int, started_at timestamptz)
      ), changed AS (
        UPDATE tasks t SET status = 'succeeded', progress = 100, result = v.result, finished_at = $2,
                           attempts = v.attempts, started_at = COALESCE(t.started_at, v.started_at)
@@ -129,7 +130,7 @@ export async function succeedTasks(pool: Pool, successes: Success[]): Promise<Se
        RETURNING t.id, t.tenant_id, t.notify
      ), events AS (
        INSERT INTO notification_events (id, tenant_id, type, subject_type, subject_id, dedup_key, payload)
-       SELECT v.event_id, c.tenant_id, 'task.completed', 'task', c.id, v.dedup_key, v.view
+       SELECT v.event_id, c.tenant_id, 'task.completed', 'task', c.id, v.dedup_key, v.view::jsonb
        FROM changed c JOIN v ON v.id = c.id
        WHERE ${TASK_EVENT_AUDIENCE}
        ON CONFLICT (dedup_key) DO NOTHING
