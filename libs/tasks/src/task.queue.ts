@@ -59,11 +59,17 @@ export class TaskQueue {
         tenantId: task.tenantId,
         priority: task.priority,
         readyAt: now.getTime() + jobs[i].opts.delay,
-        // Added when admitted, with no delay: its time counts from when it became due (enqueue-to-start metric).
+        // Added when admitted, with no delay: its time counts from when it became due (enqueue-to-start metric). And
+        // without a BullMQ priority: the dispatcher has ordered it already (priority with ageing, shares between
+        // tenants), so admitted jobs run in the order they were admitted, from BullMQ's plain wait list.
         job: {
           name: jobs[i].name,
           data: jobs[i].data,
-          opts: withChanges(jobs[i].opts, { delay: 0, timestamp: now.getTime() + jobs[i].opts.delay }),
+          opts: withChanges(jobs[i].opts, {
+            priority: undefined,
+            delay: 0,
+            timestamp: now.getTime() + jobs[i].opts.delay,
+          }),
         },
       })),
     );
