@@ -174,7 +174,12 @@ export class QueueWorkers implements OnApplicationBootstrap, OnApplicationShutdo
       const data = job.data as JobPayloads['task.run'];
       const readyAt = Date.now() + taskRetryDelay(job.attemptsMade, this.backoffPolicy());
       void fair
-        .requeue({ jobId: job.id!, tenantId: data.tenantId, priority: job.opts.priority ?? 5, readyAt })
+        .requeue({
+          jobId: job.id!,
+          tenantId: data.tenantId,
+          priority: data.priority ?? job.opts.priority ?? 5,
+          readyAt,
+        })
         .catch((err: unknown) => this.runtime.log.warn({ jobId: job.id, err }, 'retry not re-laned; the audit will'));
     };
     fair.attach(worker, queue === QUEUES.tasks ? relane : undefined);

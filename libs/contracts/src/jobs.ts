@@ -7,7 +7,8 @@ export interface TraceIds {
 
 /** Each job name mapped to its payload: producers can only enqueue a known job with its payload. */
 export interface JobPayloads {
-  'task.run': TraceIds & { taskId: string; tenantId: string };
+  /** `priority`: the task's own (1 high … 10 low), for its lane when a retry waits for admission again. */
+  'task.run': TraceIds & { taskId: string; tenantId: string; priority?: number };
   /** Puts a batch generation's items into Redis as children of its parent, page by page. */
   'batch.feed': TraceIds & { batchId: string; tenantId: string; generation: number };
   /** The parent of a batch generation: runs once every child has ended and writes the batch's outcome. */

@@ -343,7 +343,8 @@ export class FairQueue {
       jobs.map((j) => ({
         jobId: j.id!,
         tenantId: String((j.data as { tenantId?: string }).tenantId ?? 'unknown'),
-        priority: j.opts.priority ?? 5,
+        // A task's job carries its priority in its data (admitted tasks have no BullMQ priority; see TaskQueue).
+        priority: (j.data as { priority?: number }).priority ?? j.opts.priority ?? 5,
       })),
     );
     if (released + stranded.length + jobs.length > 0)

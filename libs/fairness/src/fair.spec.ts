@@ -197,6 +197,17 @@ describe('fair dispatch (Redis)', () => {
     assert.deepEqual(await inFlight(), { A: 1, B: 1, C: 1, D: 1 });
   });
 
+  it("re-lanes an orphan at its own priority: a task's from its data, another job's from its BullMQ options", async () => {
+    const { prefix, queue, fair } = setup(0);
+    // Added in this order, so the urgent task, last, comes first only for its own priority.
+    await queue.add('x', { tenantId: 'B' }, { jobId: 'plain', ...FairQueue.parked() });
+    await queue.add('x', { tenantId: 'B' }, { jobId: 'low-item', priority: 9, ...FairQueue.parked() });
+    await queue.add('x', { tenantId: 'B', priority: 1 }, { jobId: 'urgent-task', ...FairQueue.parked() });
+    assert.equal((await fair.audit(30_000)).relaned, 3);
+    const lane = await redis.zrange(`${prefix}:fair:tasks:lane:B`, '0', '-1');
+    assert.deepEqual(lane, ['urgent-task', 'plain', 'low-item']);
+  });
+
   it('removes a cancelled job from its lane; enqueueing an admitted job again changes nothing', async () => {
     const { fair, add, inFlight, admittedIds } = setup(1);
     const [first] = await add('A', 1);

@@ -33,7 +33,12 @@ export class TaskQueue {
   async enqueue(tasks: TaskRecord[], now = new Date()): Promise<void> {
     const jobs = tasks.map((task) => ({
       name: 'task.run' as const,
-      data: { taskId: task.id, tenantId: task.tenantId, requestId: task.requestId ?? undefined },
+      data: {
+        taskId: task.id,
+        tenantId: task.tenantId,
+        priority: task.priority,
+        requestId: task.requestId ?? undefined,
+      },
       opts: {
         jobId: task.id,
         priority: task.priority,
