@@ -352,7 +352,7 @@ export class PgBatchStore implements BatchStore {
     const { rows } = await this.pool.query<
       BatchJobRecord & { policy: never; batchGeneration: number; batchCancel: boolean; batchOutcome: string | null }
     >({
-      name: 'baton_load_batch_items',
+      // Unnamed, so planned for these ids (see claimTasks in task.batches.ts).
       text: `SELECT ${JOB_COLUMNS}, b.policy, b.generation AS "batchGeneration",
                b.cancel_requested_at IS NOT NULL AS "batchCancel", b.outcome::text AS "batchOutcome"
              FROM batch_jobs j JOIN batches b ON b.id = j.batch_id WHERE j.id = ANY($1::text[])`,
@@ -372,7 +372,7 @@ export class PgBatchStore implements BatchStore {
 
   private async submitMany(items: Submitted[]): Promise<void> {
     await this.pool.query({
-      name: 'baton_submit_batch_items',
+      // Unnamed, so planned for these ids (see claimTasks in task.batches.ts).
       text: `WITH v AS (
          SELECT * FROM json_to_recordset($1::json) AS v(id text, attempt int, cluster_job_id text, at timestamptz)
        ), o AS (${PENDING_BY_ID}), moved AS (
@@ -390,7 +390,7 @@ export class PgBatchStore implements BatchStore {
     // One transition per job per statement: a job finished twice in one merge keeps its first outcome.
     const unique = [...new Map(items.map((i) => [i.id, i])).values()];
     const { rows } = await this.pool.query<{ id: string }>({
-      name: 'baton_finish_batch_items',
+      // Unnamed, so planned for these ids (see claimTasks in task.batches.ts).
       text: `WITH v AS (
          SELECT * FROM json_to_recordset($1::json) AS v(id text, status text, error jsonb)
        ), o AS (${PENDING_BY_ID}), moved AS (

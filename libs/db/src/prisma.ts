@@ -25,12 +25,6 @@ export function createDatabase(opts: { url: string; poolSize: number }): Databas
     connectionTimeoutMillis: 5_000,
     // a query stuck behind a dead server must not hold a request forever
     query_timeout: 30_000,
-    // Every statement is planned for the parameters and the table as they are when it runs. Our hot statements are
-    // named (prepared once per connection), and Postgres would otherwise settle on a generic plan after five runs,
-    // made while the tables were still small: a sequential scan, then kept as the table grows. Measured: the task
-    // success statement scanned all 20,000 rows of a fresh table (840 buffers, 5.5 ms for 32 rows) instead of 32
-    // primary-key lookups. Set at connection start, so no statement ever runs without it.
-    options: '-c plan_cache_mode=force_custom_plan',
   });
   pool.on('error', () => undefined); // an idle connection dropped by the server; the pool replaces it
   const prisma = new PrismaClient({ adapter: new PrismaPg(pool, schema ? { schema } : undefined) });

@@ -80,7 +80,7 @@ export class PrismaScheduleStore implements ScheduleStore {
     }, BATCHING);
     this.dispatched = new Coalescer<string, void>(async (ids) => {
       await pool.query({
-        name: 'baton_runs_dispatched',
+        // Unnamed, so planned for these ids (see claimTasks in task.batches.ts).
         text: `UPDATE schedule_runs SET status = 'running' WHERE id = ANY($1::text[]) AND status = 'pending'`,
         values: [ids],
       });
@@ -93,7 +93,7 @@ export class PrismaScheduleStore implements ScheduleStore {
     // A timing group's members with overlap skip or cancel_previous each read their open runs as they fire.
     this.opens = new Coalescer(async (scheduleIds) => {
       const { rows } = await pool.query<ScheduleRunRecord>({
-        name: 'baton_open_runs',
+        // Unnamed, so planned for these ids (see claimTasks in task.batches.ts).
         text: `SELECT ${RUN_COLUMNS} FROM schedule_runs
                WHERE schedule_id = ANY($1::text[]) AND status IN ('pending', 'running')`,
         values: [[...new Set(scheduleIds)]],
@@ -266,7 +266,7 @@ export class PrismaScheduleStore implements ScheduleStore {
   async finishRuns(endings: RunEnding[]): Promise<ScheduleRunRecord[]> {
     if (endings.length === 0) return [];
     const { rows } = await this.pool.query<ScheduleRunRecord>({
-      name: 'baton_finish_runs',
+      // Unnamed, so planned for these ids (see claimTasks in task.batches.ts).
       text: `WITH input AS (
                SELECT * FROM json_to_recordset($1::json) AS e(id text, status text, finished_at timestamptz,
                  duration_ms int, deadline_met boolean, error jsonb, event_id text)
@@ -355,7 +355,7 @@ export class PrismaScheduleStore implements ScheduleStore {
   async taskStates(ids: string[]): Promise<Map<string, TargetState>> {
     if (ids.length === 0) return new Map();
     const { rows } = await this.pool.query<TargetState & { id: string }>({
-      name: 'baton_task_states',
+      // Unnamed, so planned for these ids (see claimTasks in task.batches.ts).
       text: `SELECT id, status::text AS status, started_at AS "startedAt", finished_at AS "finishedAt", progress,
                     CASE WHEN last_error IS NULL THEN NULL
                          ELSE jsonb_build_object('code', last_error->>'code', 'message', last_error->>'message') END AS error
