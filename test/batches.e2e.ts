@@ -300,6 +300,25 @@ describe('batches on the cluster', () => {
     assert.equal((await reconciler.run(0)).refed, 0, 'nothing left to repair');
   });
 
+  test('a batch whose items all ended but whose roll-up never wrote its outcome is rolled up by the reconciler, once', async () => {
+    const r = await submit({ items: items(5), policy: quick() });
+    const done = await until(r.body.id);
+    assert.equal(done.outcome, 'all_succeeded');
+    // As if the parent had ended without writing the outcome (or were lost while every item was finishing): the row
+    // as it stands before its roll-up.
+    await h.runtime.prisma.$executeRaw`
+      UPDATE batches SET status = 'running', outcome = NULL, finished_at = NULL WHERE id = ${r.body.id}`;
+    const reconciler = batchReconciler();
+    const report = await reconciler.run(0);
+    assert.equal(report.rollupsRetried, 1, JSON.stringify(report));
+    assert.equal(report.refed, 0, JSON.stringify(report));
+    const again = (await get(r.body.id)).body;
+    assert.equal(again.outcome, 'all_succeeded');
+    assert.equal(again.status, 'succeeded');
+    assert.equal((await events(r.body.id)).length, 1, 'still one completion event');
+    assert.equal((await reconciler.run(0)).rollupsRetried, 0, 'nothing left to roll up');
+  });
+
   test('Redis flushed under a worker that keeps stepping the items: repaired, completes, no second cluster job', async (t) => {
     sim.configure({ queueMs: 10, runMs: { min: 500, max: 2500 } });
     const ITEMS = 120;

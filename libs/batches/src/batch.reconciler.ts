@@ -14,7 +14,10 @@ export interface BatchReconcileReport {
   refed: number;
   /** Open items whose step job was missing from Redis or had failed there, put back under their parent. */
   itemsRepaired: number;
-  /** Roll-ups that had failed in BullMQ (e.g. Postgres down through all their attempts), run again. */
+  /**
+   * Roll-ups run again: those that had failed in BullMQ (e.g. Postgres down through all their attempts), and those of
+   * batches whose items all ended with no roll-up under way.
+   */
   rollupsRetried: number;
 }
 
@@ -76,6 +79,15 @@ export class BatchReconciler {
     if (feedState === 'active' || feedState === 'waiting' || feedState === 'delayed') return;
     const parentId = batchParentJobId(batch.id, batch.generation);
     const parentState = await this.queues.batches.getJobState(parentId);
+    if (batch.fedAt !== null && batch.counts.queued + batch.counts.running === 0 && !rollupUnderWay(parentState)) {
+      // Every item ended, and no roll-up is under way to say so: its job is gone, or ended without writing the
+      // outcome (a parent lost to a flush leaves a hash the feeder takes for it). Rolled up here; the outcome check and
+      // the event's dedup key keep it to one completion, whoever gets there first.
+      await this.store.rollup(batch.id, batch.generation);
+      report.rollupsRetried++;
+      metrics.reconciled.inc({ kind: 'batch' });
+      return;
+    }
     const lost = batch.fedAt === null ? feedState === 'unknown' || feedState === 'failed' : parentState === 'unknown';
     if (lost) {
       await this.batchQueue.feed(batch, undefined, `repair-${now.getTime()}`);
@@ -134,3 +146,12 @@ export async function stillOpen(
     return item !== null && !isTerminal(item.job.status) && item.job.generation === batch.generation;
   });
 }
+
+/** The parent is still to run, running, or failed (retried above): its roll-up will write the outcome. */
+const rollupUnderWay = (state: string): boolean =>
+  state === 'waiting-children' ||
+  state === 'waiting' ||
+  state === 'prioritized' ||
+  state === 'active' ||
+  state === 'delayed' ||
+  state === 'failed';
