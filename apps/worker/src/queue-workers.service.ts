@@ -3,7 +3,7 @@ import { MetricsTime, Worker, type Job, type WorkerOptions } from 'bullmq';
 import type { Cluster, Redis } from 'ioredis';
 import { hostname } from 'node:os';
 import { ALL_QUEUES, GPU_QUEUES, QUEUES, type JobPayloads, type QueueName } from '@baton/contracts';
-import type { FairQueue } from '@baton/fairness';
+import { lanePriority, type FairQueue } from '@baton/fairness';
 import { bullmqTelemetry, metrics } from '@baton/observability';
 import { collectHandlers, createRedis, housekeepingEvery, PermanentJobError, type HandlerMap } from '@baton/queue';
 import { registerWorker, type Registration, type Runtime } from '@baton/runtime';
@@ -177,7 +177,7 @@ export class QueueWorkers implements OnApplicationBootstrap, OnApplicationShutdo
         .requeue({
           jobId: job.id!,
           tenantId: data.tenantId,
-          priority: data.priority ?? job.opts.priority ?? 5,
+          priority: lanePriority(job),
           readyAt,
         })
         .catch((err: unknown) => this.runtime.log.warn({ jobId: job.id, err }, 'retry not re-laned; the audit will'));

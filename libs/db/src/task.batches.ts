@@ -97,7 +97,6 @@ export async function findTask(pool: Pool, id: string): Promise<TaskRecord | nul
  */
 export async function claimTasks(pool: Pool, ids: string[]): Promise<Map<string, TaskRecord>> {
   const { rows } = await pool.query<TaskRecord>({
-    // Unnamed, so planned for these ids (see claimTasks in task.batches.ts).
     text: `SELECT ${TASK_COLUMNS} FROM tasks WHERE id = ANY($1::text[]) AND status IN ('queued', 'running')`,
     values: [ids],
   });

@@ -5,7 +5,14 @@ import type { Cluster, Redis } from 'ioredis';
 type RedisLike = Redis | Cluster;
 import type { Logger } from '@baton/observability';
 import { AUDIT, CYCLE, ENQUEUE, HOLDS, REMOVE, STATS } from './fair.scripts';
-import { laneScore, workerWindow, type FairDefaults, type FairQueueName, type TenantLimits } from './fair.rules';
+import {
+  lanePriority,
+  laneScore,
+  workerWindow,
+  type FairDefaults,
+  type FairQueueName,
+  type TenantLimits,
+} from './fair.rules';
 
 /**
  * How far in the future a job waiting for admission is parked in BullMQ's delayed set. BullMQ holds the job (so a
@@ -343,8 +350,7 @@ export class FairQueue {
       jobs.map((j) => ({
         jobId: j.id!,
         tenantId: String((j.data as { tenantId?: string }).tenantId ?? 'unknown'),
-        // A task's job carries its priority in its data (admitted tasks have no BullMQ priority; see TaskQueue).
-        priority: (j.data as { priority?: number }).priority ?? j.opts.priority ?? 5,
+        priority: lanePriority(j),
       })),
     );
     if (released + stranded.length + jobs.length > 0)

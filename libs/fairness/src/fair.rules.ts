@@ -67,3 +67,10 @@ export function virtualCost(weight: number): number {
 export function workerWindow(concurrencies: number[], factor = 2): number {
   return concurrencies.reduce((a, b) => a + b, 0) * factor;
 }
+
+/**
+ * The priority a job waits at in its lane when it is put back (a task's retry, the audit re-laning an orphan): a task
+ * carries its own in its data, since admitted tasks have no BullMQ priority (TaskQueue); other jobs keep BullMQ's.
+ */
+export const lanePriority = (job: { data: unknown; opts: { priority?: number } }): number =>
+  (job.data as { priority?: number } | undefined)?.priority ?? job.opts.priority ?? 5;

@@ -5,9 +5,16 @@ import { Queue } from 'bullmq';
 import IORedis, { type Redis } from 'ioredis';
 import { createLogger } from '@baton/observability';
 import { FairQueue, publishTenantLimits, type FairEntry } from './fair.queue';
-import { effectiveLimits, laneScore, virtualCost, workerWindow } from './fair.rules';
+import { effectiveLimits, lanePriority, laneScore, virtualCost, workerWindow } from './fair.rules';
 
 describe('fair rules', () => {
+  it("puts a job back at its own priority: a task's from its data, another job's from BullMQ, else 5", () => {
+    assert.equal(lanePriority({ data: { taskId: 't', priority: 1 }, opts: {} }), 1);
+    assert.equal(lanePriority({ data: { taskId: 't', priority: 2 }, opts: { priority: 9 } }), 2);
+    assert.equal(lanePriority({ data: { batchJobId: 'b' }, opts: { priority: 9 } }), 9);
+    assert.equal(lanePriority({ data: undefined, opts: {} }), 5);
+  });
+
   it('orders a lane by priority, each level worth agingMs of waiting', () => {
     const aging = 10_000;
     // A priority-1 job enqueued 5 s after a priority-2 job runs first; one enqueued 15 s after it does not.
