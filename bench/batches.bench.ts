@@ -19,6 +19,7 @@ import IORedis, { type Redis } from 'ioredis';
 import { Queue, Worker } from 'bullmq';
 import { startSimulator, type RunningSimulator } from '@baton/cluster';
 import { dropPrefix, rand, TEST_REDIS_URL } from '../test/support/harness';
+import { cpuNow, cpuPerUnit, formatCpu, type CpuParts } from './cpu';
 import { asProcesses, tenantKey, type Deployment } from './deployment';
 import { intFromEnv, pollUntil, round, stopwatch, summarize, table } from './support';
 
@@ -47,6 +48,8 @@ interface RawResult {
   elapsedMs: number;
   addMs: number;
   completed: number;
+  /** Ms of CPU per job by part (cpu.ts), from the first addBulk to the last job done. */
+  cpuMs: CpuParts;
 }
 
 /** (a) BullMQ alone: addBulk N no-op jobs, then a Worker runs them. */
@@ -58,6 +61,8 @@ async function rawBullmq(): Promise<RawResult> {
   let worker: Worker | undefined;
   try {
     await queue.waitUntilReady();
+    const cpuParts = { self: 'bench', redis: producerConnection };
+    const cpuBefore = await cpuNow(cpuParts);
     const clock = stopwatch();
     for (let start = 0; start < N; start += ADD_BULK_CHUNK) {
       const jobs = [];
@@ -88,7 +93,8 @@ async function rawBullmq(): Promise<RawResult> {
       what: 'raw BullMQ jobs to complete',
     });
     if (failure) throw failure;
-    return { jobsPerSecond: (N / elapsedMs) * 1000, elapsedMs, addMs, completed };
+    const cpuMs = cpuPerUnit(cpuBefore, await cpuNow(cpuParts), N);
+    return { jobsPerSecond: (N / elapsedMs) * 1000, elapsedMs, addMs, completed, cpuMs };
   } finally {
     await worker?.close().catch(() => undefined);
     await queue.close().catch(() => undefined);
@@ -110,6 +116,8 @@ interface BatonResult {
   sim: ReturnType<RunningSimulator['stats']>;
   /** Counts every TIMELINE_MS from the POST: where the time goes (feeding, running, finishing). */
   timeline: string[];
+  /** Ms of CPU per item by part (cpu.ts; `bench` holds the simulator), from the POST to the terminal status. */
+  cpuMs: CpuParts;
 }
 
 async function post(d: Deployment, key: string, path: string, body: string) {
@@ -142,6 +150,7 @@ async function baton(): Promise<BatonResult> {
   });
   const secret = randomBytes(16).toString('hex');
   let d: Deployment | undefined;
+  const redis = new IORedis(TEST_REDIS_URL);
   try {
     d = await asProcesses({
       CLUSTER_URL: sim.url,
@@ -161,6 +170,8 @@ async function baton(): Promise<BatonResult> {
 
     const url = d.url;
     const body = batchBody(N, 'bench');
+    const cpuParts = { self: 'bench', pids: d.pids?.(), redis, postgres: true };
+    const cpuBefore = await cpuNow(cpuParts);
     const startedAt = Date.now(); // wall clock, to compare with the batch's finishedAt
     const clock = stopwatch();
     const created = await post(d, key, '/v1/batches', body);
@@ -196,6 +207,7 @@ async function baton(): Promise<BatonResult> {
     );
     // finishedAt is when the work ended; the poll notices it up to 100 ms (and a read) later.
     const polledMs = clock();
+    const cpuMs = cpuPerUnit(cpuBefore, await cpuNow(cpuParts), N);
     const finishedAt = batch.finishedAt ? Date.parse(batch.finishedAt) : Number.NaN;
     const elapsedMs = Number.isFinite(finishedAt) ? Math.min(polledMs, finishedAt - startedAt) : polledMs;
     if (batch.status !== 'succeeded' || batch.counts.succeeded !== N) {
@@ -225,8 +237,10 @@ async function baton(): Promise<BatonResult> {
       batch,
       sim: simStats,
       timeline,
+      cpuMs,
     };
   } finally {
+    redis.disconnect();
     await d?.close();
     await sim.close();
   }
@@ -280,6 +294,10 @@ async function main(): Promise<void> {
       `${b.sim.statusReads} status reads, max ${b.sim.maxSubmissionsPerSecond} submissions/s, ` +
       `${b.sim.callbacksSent} callbacks sent`,
   );
+  // Every part shares this machine's cores: what an item costs in CPU, all processes together, bounds the rate.
+  console.log(`CPU ms per job, raw BullMQ: ${formatCpu(raw.cpuMs)}`);
+  console.log(`CPU ms per item, Baton (bench: the simulator and the poll): ${formatCpu(b.cpuMs)}`);
+  console.log(`CPU per item over CPU per raw job: ${round(b.cpuMs.total / raw.cpuMs.total)}`);
   console.log(
     JSON.stringify({
       ...settings,
@@ -288,6 +306,7 @@ async function main(): Promise<void> {
         elapsedMs: round(raw.elapsedMs),
         addBulkMs: round(raw.addMs),
         completed: raw.completed,
+        cpuMs: raw.cpuMs,
       },
       baton: {
         itemsPerSecond: round(b.itemsPerSecond),
@@ -298,6 +317,7 @@ async function main(): Promise<void> {
         bigBodyBytes: b.bigBodyBytes,
         readP50Ms: round(b.readMs.p50),
         readP99Ms: round(b.readMs.p99),
+        cpuMs: b.cpuMs,
         status: b.batch.status,
         counts: b.batch.counts,
         simulator: {

@@ -14,6 +14,7 @@ import IORedis, { type Redis } from 'ioredis';
 import { Client } from 'pg';
 import { Queue, Worker, type Job } from 'bullmq';
 import { dropPrefix, rand, TEST_REDIS_URL } from '../test/support/harness';
+import { cpuNow, cpuPerUnit, formatCpu, type CpuParts } from './cpu';
 import { asProcesses, inThisProcess, tenantKey } from './deployment';
 import {
   httpClient,
@@ -53,6 +54,8 @@ interface Result {
   elapsedMs: number;
   submitMs: Summary;
   enqueueToStartMs: Summary;
+  /** Ms of CPU per job by part of the run (see cpu.ts), measured from the first submit to the last job done. */
+  cpuMs: CpuParts;
 }
 
 /**
@@ -99,6 +102,8 @@ async function rawBullmq(withBatonOptions = false): Promise<Result & { completed
   try {
     await worker.waitUntilReady();
     await queue.waitUntilReady();
+    const cpuParts = { self: 'bench', redis: producerConnection };
+    const cpuBefore = await cpuNow(cpuParts);
     clock = stopwatch();
     await runPool(CLIENTS, N, async (i) => {
       const t = stopwatch();
@@ -118,6 +123,7 @@ async function rawBullmq(withBatonOptions = false): Promise<Result & { completed
       elapsedMs,
       submitMs: summarize(submitMs),
       enqueueToStartMs: summarize(startMs),
+      cpuMs: cpuPerUnit(cpuBefore, await cpuNow(cpuParts), N),
       completed,
     };
   } finally {
@@ -135,11 +141,15 @@ async function baton(): Promise<Result & { succeededRows: number; otherRows: Rec
   const client = httpClient(h.url, CLIENTS);
   // Progress is polled on a connection of our own, so the bench does not take connections from the service's pool.
   const pg = new Client({ connectionString: h.databaseUrl });
+  const redis = new IORedis(TEST_REDIS_URL);
   try {
     await pg.connect();
     const key = await tenantKey(h);
     const auth = { authorization: `Bearer ${key}` };
     const submitMs = new Float64Array(N);
+    // The bench process holds the clients (and, with BENCH_LAYOUT=single, the API and the worker too).
+    const cpuParts = { self: LAYOUT === 'single' ? 'bench+baton' : 'bench', pids: h.pids?.(), redis, postgres: true };
+    const cpuBefore = await cpuNow(cpuParts);
     const startedAt = Date.now(); // wall clock, to compare with finished_at, which the worker sets with new Date()
     const clock = stopwatch();
     await runPool(CLIENTS, N, async (i) => {
@@ -167,6 +177,7 @@ async function baton(): Promise<Result & { succeededRows: number; otherRows: Rec
       { everyMs: 250, stalledMs: STALLED_MS, progress: () => succeeded + failed, what: 'Baton tasks to succeed' },
     );
     const polledMs = clock();
+    const cpuMs = cpuPerUnit(cpuBefore, await cpuNow(cpuParts), N);
 
     // The figures come from the rows themselves, through the service's own client, now that the run is over.
     // created_at is the insert (before the enqueue), started_at the worker's claim: both Postgres' now(), one clock.
@@ -195,11 +206,13 @@ async function baton(): Promise<Result & { succeededRows: number; otherRows: Rec
       elapsedMs,
       submitMs: summarize(submitMs),
       enqueueToStartMs: { p50: stats.p50, p99: stats.p99, max: stats.max, count: stats.count },
+      cpuMs,
       succeededRows,
       otherRows,
     };
   } finally {
     client.close();
+    redis.disconnect();
     await pg.end().catch(() => undefined);
     await h.close();
   }
@@ -247,6 +260,10 @@ async function main(): Promise<void> {
   console.log(`\nratio Baton/raw: ${round(ratio)} (target >= ${TARGET_RATIO}: ${verdict})`);
   console.log(`ratio Baton/raw with the same job options: ${round(ratioOpts)}`);
   console.log(`Postgres tasks with status succeeded: ${b.succeededRows} (N = ${N})`);
+  // Every part shares this machine's cores: what a task costs in CPU, all processes together, bounds the rate.
+  console.log(`\nCPU ms per job, raw BullMQ: ${formatCpu(raw.cpuMs)}`);
+  console.log(`CPU ms per task, Baton: ${formatCpu(b.cpuMs)}`);
+  console.log(`CPU per task over CPU per raw job: ${round(b.cpuMs.total / raw.cpuMs.total)}`);
 
   const figures = (r: Result) => ({
     jobsPerSecond: round(r.jobsPerSecond),
@@ -255,6 +272,7 @@ async function main(): Promise<void> {
     submitP99Ms: round(r.submitMs.p99),
     enqueueToStartP50Ms: round(r.enqueueToStartMs.p50),
     enqueueToStartP99Ms: round(r.enqueueToStartMs.p99),
+    cpuMs: r.cpuMs,
   });
   console.log(
     JSON.stringify({
