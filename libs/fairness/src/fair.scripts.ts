@@ -35,19 +35,44 @@ export const ENQUEUE = `${NOW}${JOIN}
 local base = ARGV[1]
 local vt = tonumber(redis.call('GET', base .. ':vt') or '0')
 local n = 0
-for i = 2, #ARGV, 5 do
-  local id, tenant, score, notBefore, spec = ARGV[i], ARGV[i + 1], ARGV[i + 2], tonumber(ARGV[i + 3]), ARGV[i + 4]
-  -- A job admitted or waiting already, enqueued again (a duplicate add, a reconciler racing a request), keeps its place.
-  if redis.call('HEXISTS', base .. ':owner', id) == 0 and redis.call('HEXISTS', base .. ':where', id) == 0 then
-    redis.call('HSET', base .. ':where', id, tenant .. '|' .. score)
-    if spec ~= '' then redis.call('HSET', base .. ':spec', id, spec) end
-    if notBefore > now then
-      redis.call('ZADD', base .. ':later', notBefore, id)
-    else
-      redis.call('ZADD', base .. ':lane:' .. tenant, score, id)
-      join(base, tenant, vt)
+-- A command per structure for up to 1,000 jobs at a time, rather than a handful per job.
+for s = 2, #ARGV, 5000 do
+  local last = math.min(#ARGV, s + 4999)
+  local ids = {}
+  for i = s, last, 5 do ids[#ids + 1] = ARGV[i] end
+  local owners = redis.call('HMGET', base .. ':owner', unpack(ids))
+  local places = redis.call('HMGET', base .. ':where', unpack(ids))
+  local seen, where, specs, later, lanes, tenants = {}, {}, {}, {}, {}, {}
+  for j, id in ipairs(ids) do
+    local i = s + (j - 1) * 5
+    local tenant, score, notBefore, spec = ARGV[i + 1], ARGV[i + 2], tonumber(ARGV[i + 3]), ARGV[i + 4]
+    -- A job admitted or waiting already, enqueued again (a duplicate add, a reconciler racing a request), keeps its
+    -- place; so does the second of two entries for one job in the same call.
+    if not owners[j] and not places[j] and not seen[id] then
+      seen[id] = true
+      where[#where + 1] = id
+      where[#where + 1] = tenant .. '|' .. score
+      if spec ~= '' then
+        specs[#specs + 1] = id
+        specs[#specs + 1] = spec
+      end
+      if notBefore > now then
+        later[#later + 1] = notBefore
+        later[#later + 1] = id
+      else
+        if not lanes[tenant] then lanes[tenant] = {}; tenants[#tenants + 1] = tenant end
+        table.insert(lanes[tenant], score)
+        table.insert(lanes[tenant], id)
+      end
+      n = n + 1
     end
-    n = n + 1
+  end
+  if #where > 0 then redis.call('HSET', base .. ':where', unpack(where)) end
+  if #specs > 0 then redis.call('HSET', base .. ':spec', unpack(specs)) end
+  if #later > 0 then redis.call('ZADD', base .. ':later', unpack(later)) end
+  for _, tenant in ipairs(tenants) do
+    redis.call('ZADD', base .. ':lane:' .. tenant, unpack(lanes[tenant]))
+    join(base, tenant, vt)
   end
 end
 return n
@@ -65,14 +90,29 @@ local window, want = tonumber(ARGV[4]), tonumber(ARGV[8])
 local defWeight, defMax, defRate = tonumber(ARGV[5]), tonumber(ARGV[6]), tonumber(ARGV[7])
 local ready, owner, where = base .. ':ready', base .. ':owner', base .. ':where'
 
+-- Releases, a command per structure rather than per job: which tenant held each slot, then each tenant's share.
 local doneKey = base .. ':done:' .. math.floor(now / 60000)
-for i = 9, #ARGV do
-  local id = ARGV[i]
-  local tenant = redis.call('HGET', owner, id)
-  if tenant then
-    redis.call('HDEL', owner, id)
-    redis.call('ZREM', base .. ':inflight:' .. tenant, id)
-    redis.call('HINCRBY', doneKey, tenant, 1)
+for s = 9, #ARGV, 1000 do
+  local ids, seen = {}, {}
+  for i = s, math.min(#ARGV, s + 999) do
+    if not seen[ARGV[i]] then seen[ARGV[i]] = true; ids[#ids + 1] = ARGV[i] end
+  end
+  local holders = redis.call('HMGET', owner, unpack(ids))
+  local byTenant, tenants, held = {}, {}, {}
+  for j, id in ipairs(ids) do
+    local tenant = holders[j]
+    if tenant then
+      held[#held + 1] = id
+      if not byTenant[tenant] then byTenant[tenant] = {}; tenants[#tenants + 1] = tenant end
+      table.insert(byTenant[tenant], id)
+    end
+  end
+  if #held > 0 then
+    redis.call('HDEL', owner, unpack(held))
+    for _, tenant in ipairs(tenants) do
+      redis.call('ZREM', base .. ':inflight:' .. tenant, unpack(byTenant[tenant]))
+      redis.call('HINCRBY', doneKey, tenant, #byTenant[tenant])
+    end
     redis.call('EXPIRE', doneKey, 3900)
   end
 end
@@ -119,7 +159,9 @@ while count < want and (window > 0 and total < window) do
       else
         local cfg = redis.call('HMGET', cfgPrefix .. tenant, 'weight', 'max:' .. queue, 'rate:' .. queue)
         local weight, max, rate = tonumber(cfg[1]) or defWeight, tonumber(cfg[2]) or defMax, tonumber(cfg[3]) or defRate
-        local ok = not (max > 0 and redis.call('ZCARD', base .. ':inflight:' .. tenant) >= max)
+        local room = want
+        if max > 0 then room = max - redis.call('ZCARD', base .. ':inflight:' .. tenant) end
+        local ok = room > 0
         if ok and rate > 0 then
           local wait = takeToken(base .. ':bucket:' .. tenant, rate)
           if wait > 0 then
@@ -128,7 +170,14 @@ while count < want and (window > 0 and total < window) do
           end
         end
         if ok then
-          chosen = { tenant, pass, weight, head[1], lane }
+          -- Alone (every other waiting tenant is held back this cycle) and not rate-paced, it would be picked again
+          -- and again until its cap, the window or the cycle's picks run out: those picks are taken in one go.
+          local alone = rate <= 0
+          for k = 1, #tenants, 2 do
+            if alone and tenants[k] ~= tenant and not blocked[tenants[k]] then alone = false end
+          end
+          local n = alone and math.min(room, want - count, window - total) or 1
+          chosen = { tenant, pass, weight, lane, n }
           break
         end
         -- Held back by its own cap or rate: it banks no credit for the time it could not use.
@@ -138,23 +187,38 @@ while count < want and (window > 0 and total < window) do
     end
   end
   if not chosen then break end
-  local tenant, pass, weight, id, lane = chosen[1], chosen[2], chosen[3], chosen[4], chosen[5]
-  redis.call('ZREM', lane, id)
-  redis.call('HDEL', where, id)
-  redis.call('HSET', owner, id, tenant)
-  redis.call('ZADD', base .. ':inflight:' .. tenant, now, id)
-  total = total + 1
-  count = count + 1
-  if pass > vt then vt = pass end
+  local tenant, pass, weight, lane, n = chosen[1], chosen[2], chosen[3], chosen[4], chosen[5]
+  local ids = redis.call('ZRANGE', lane, 0, n - 1)
+  local owned, admitted = {}, {}
+  for _, id in ipairs(ids) do
+    owned[#owned + 1] = id
+    owned[#owned + 1] = tenant
+    admitted[#admitted + 1] = now
+    admitted[#admitted + 1] = id
+  end
+  redis.call('ZREM', lane, unpack(ids))
+  redis.call('HDEL', where, unpack(ids))
+  redis.call('HSET', owner, unpack(owned))
+  redis.call('ZADD', base .. ':inflight:' .. tenant, unpack(admitted))
+  total = total + #ids
+  count = count + #ids
+  -- Each pick costs 1/weight of virtual time, added one at a time as single picks would (the same rounding).
+  for _ = 1, #ids do
+    if pass > vt then vt = pass end
+    pass = pass + 1 / math.max(0.01, weight)
+  end
   if redis.call('ZCARD', lane) == 0 then
     redis.call('ZREM', ready, tenant)
   else
-    redis.call('ZADD', ready, pass + 1 / math.max(0.01, weight), tenant)
+    redis.call('ZADD', ready, pass, tenant)
   end
-  picked[#picked + 1] = tenant
-  picked[#picked + 1] = id
-  picked[#picked + 1] = redis.call('HGET', base .. ':spec', id) or ''
-  redis.call('HDEL', base .. ':spec', id)
+  local specs = redis.call('HMGET', base .. ':spec', unpack(ids))
+  for j, id in ipairs(ids) do
+    picked[#picked + 1] = tenant
+    picked[#picked + 1] = id
+    picked[#picked + 1] = specs[j] or ''
+  end
+  redis.call('HDEL', base .. ':spec', unpack(ids))
 end
 redis.call('SET', base .. ':vt', tostring(vt))
 local laterHead = redis.call('ZRANGE', base .. ':later', 0, 0, 'WITHSCORES')

@@ -228,4 +228,32 @@ describe('fair dispatch (Redis)', () => {
     const { tenants } = await fair.stats();
     assert.deepEqual(tenants, [{ tenantId: 'A', waiting: 0, inFlight: 0, perSecond: 0, headWaitingMs: 0 }]);
   });
+
+  it('counts a job once when one call names it twice: enqueued twice, or released twice', async () => {
+    const { prefix, fair, inFlight } = setup(0);
+    const entry = { jobId: 'twice', tenantId: 'A', priority: 5 };
+    await fair.enqueue([entry, { ...entry, priority: 1 }, { jobId: 'other', tenantId: 'A', priority: 5 }]);
+    // The first entry holds: its place, at its priority.
+    assert.deepEqual(await redis.zrange(`${prefix}:fair:tasks:lane:A`, '0', '-1'), ['twice', 'other']);
+    assert.equal((await fair.stats()).tenants[0].waiting, 2);
+    // Admitted by hand (window 0 admits nothing), then released twice in one cycle along with the other.
+    await redis.hset(`${prefix}:fair:tasks:owner`, 'twice', 'A', 'other', 'A');
+    await redis.zadd(`${prefix}:fair:tasks:inflight:A`, Date.now(), 'twice', Date.now(), 'other');
+    assert.deepEqual(await inFlight(), { A: 2 });
+    fair.release('twice');
+    fair.release('twice');
+    fair.release('other');
+    await fair.settle();
+    assert.deepEqual(await inFlight(), {});
+    // Counted in the minute of the release: this one, or the one before if it just turned.
+    const minute = Math.floor(Date.now() / 60_000);
+    const counts = await Promise.all(
+      [minute - 1, minute].map((m) => redis.hget(`${prefix}:fair:tasks:done:${m}`, 'A')),
+    );
+    assert.equal(
+      counts.reduce((sum, c) => sum + Number(c ?? 0), 0),
+      2,
+      'two jobs finished, each counted once',
+    );
+  });
 });
