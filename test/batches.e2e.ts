@@ -333,15 +333,22 @@ describe('batches on the cluster', () => {
     const { runtime } = h;
     const reconciler = batchReconciler();
     const reports: unknown[] = [];
+    const audits: unknown[] = [];
+    // What the worker's maintenance job does each RECONCILE_INTERVAL_MS (a minute here, longer than this test waits):
+    // the batch reconciler, then the fair dispatcher's audit, which puts back in its lane an item the feeder re-added
+    // parked whose lane entry the flush took, and lets run one admitted but left parked.
     const done = await waitFor(
       async () => {
         const b = (await get(r.body.id)).body;
         if (b.outcome) return b;
         reports.push(await reconciler.run(0));
+        audits.push(await runtime.fair.cluster!.audit());
         await new Promise((resolve) => setTimeout(resolve, 500));
         return undefined;
       },
-      60_000,
+      // Repair can take over a minute: steps that were active at the flush hold their locks until they lapse
+      // (CLUSTER_LOCK_MS, 30 s), and a roll-up that finds items still open looks again before it re-adds them.
+      120_000,
       `batch ${r.body.id} to finish after the flush`,
     ).catch(async (error: unknown) => {
       const counts = async (q: string) => JSON.stringify(await runtime.producer.queue(q as never).getJobCounts());
@@ -351,12 +358,15 @@ describe('batches on the cluster', () => {
       const states = await Promise.all(
         open.map(async (j) => {
           const job = await cluster.getJob(`${j.id}-g0`);
-          return `${j.index}: ${await cluster.getJobState(`${j.id}-g0`)} ${job?.failedReason ?? ''}`;
+          const [held] = await runtime.fair.cluster!.holds([`${j.id}-g0`]);
+          const due = job ? `due in ${job.timestamp + (job.delay ?? 0) - Date.now()} ms` : 'no job';
+          return `${j.index}: ${await cluster.getJobState(`${j.id}-g0`)} ${due} fair-held ${held} ${job?.failedReason ?? ''}`;
         }),
       );
       throw new Error(
         `${String(error)}; open items ${states.join(' | ')}; ` +
           `batch ${JSON.stringify(b.counts)} ${b.status}; reports ${JSON.stringify(reports.slice(-3))}; ` +
+          `audits ${JSON.stringify(audits.slice(-3))}; ` +
           `cluster ${await counts('cluster')}; batches ${await counts('batches')}; seal ${await counts('batch-seal')}`,
       );
     });
