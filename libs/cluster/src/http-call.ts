@@ -38,7 +38,7 @@ export async function httpCall(url: string, opts: HttpCallOptions): Promise<Http
     const reply = await agent.request({
       origin: target.origin,
       path: target.pathname + target.search,
-      method: opts.method,
+      method: opts.method as Dispatcher.HttpMethod,
       headers,
       body,
       signal: deadline.signal,
