@@ -1,4 +1,5 @@
-import { Agent, type Dispatcher } from 'undici';
+import { Agent as HttpAgent, request as httpRequest, type IncomingMessage } from 'node:http';
+import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
 import type { BoundedBody } from './response-body';
 
 export interface HttpReply {
@@ -18,62 +19,70 @@ export interface HttpCallOptions {
   maxBodyBytes: number;
 }
 
-// Keep-alive pools, one per origin: a connection per concurrent call, reused, so a call costs no handshake. undici
-// rather than node:http (or fetch, whose streams cost more than a tiny status check): a batch item makes two calls,
-// and node:http's request and reply objects were a tenth of the worker's CPU per item in the batches bench.
-// undici's own per-phase timeouts are off: the one deadline is the caller's, for the whole exchange.
-const agent = new Agent({ connections: 256, headersTimeout: 0, bodyTimeout: 0 });
+// Keep-alive pools: one connection per concurrent call, reused, so a call costs no handshake. node:http rather than
+// fetch: a status check is tiny, and fetch's streams and abort signals cost more CPU than the call itself.
+const agents = {
+  'http:': new HttpAgent({ keepAlive: true, maxSockets: 256, maxFreeSockets: 256 }),
+  'https:': new HttpsAgent({ keepAlive: true, maxSockets: 256, maxFreeSockets: 256 }),
+};
 
 /**
  * One HTTP call, no redirects followed (a 3xx is returned as it is), the reply body read up to a limit. Rejects on a
  * connection error, or with code `ETIMEDOUT_BATON` when the whole exchange takes longer than `timeoutMs`.
  */
-export async function httpCall(url: string, opts: HttpCallOptions): Promise<HttpReply> {
+export function httpCall(url: string, opts: HttpCallOptions): Promise<HttpReply> {
   const target = new URL(url);
-  const body = opts.json === undefined ? undefined : JSON.stringify(opts.json);
-  const headers = body === undefined ? opts.headers : { ...opts.headers, 'content-type': 'application/json' };
-  const deadline = new AbortController();
-  const timer = setTimeout(() => deadline.abort(), opts.timeoutMs);
-  try {
-    const reply = await agent.request({
-      origin: target.origin,
-      path: target.pathname + target.search,
-      method: opts.method as Dispatcher.HttpMethod,
-      headers,
-      body,
-      signal: deadline.signal,
-    });
-    const text = await readBounded(reply.body, opts.maxBodyBytes);
-    const retryAfter = reply.headers['retry-after'];
-    return { status: reply.statusCode, retryAfter: typeof retryAfter === 'string' ? retryAfter : null, body: text };
-  } catch (error) {
-    if (deadline.signal.aborted) {
-      throw Object.assign(new Error(`no answer within ${opts.timeoutMs} ms`), { code: 'ETIMEDOUT_BATON' });
-    }
-    throw error;
-  } finally {
-    clearTimeout(timer);
+  const secure = target.protocol === 'https:';
+  const payload = opts.json === undefined ? undefined : Buffer.from(JSON.stringify(opts.json));
+  const headers: Record<string, string | number> = { ...opts.headers };
+  if (payload) {
+    headers['content-type'] = 'application/json';
+    headers['content-length'] = payload.length;
   }
-}
-
-/** The reply's text up to `max` bytes; past that the rest is not read, and the stream (its connection) is dropped. */
-function readBounded(stream: Dispatcher.ResponseData['body'], max: number): Promise<BoundedBody> {
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    let size = 0;
-    const text = (truncated: boolean): BoundedBody => ({
-      text: Buffer.concat(chunks).subarray(0, max).toString('utf8'),
-      truncated,
-    });
-    stream.on('data', (chunk: Buffer) => {
-      size += chunk.length;
-      chunks.push(chunk);
-      if (size > max) {
-        resolve(text(true)); // first: destroying the stream may emit an error, which then changes nothing
-        stream.destroy();
-      }
-    });
-    stream.on('end', () => resolve(text(false)));
-    stream.on('error', reject);
+  return new Promise<HttpReply>((resolve, reject) => {
+    let settled = false;
+    const finish = (error: Error | null, reply?: HttpReply) => {
+      if (settled) return;
+      settled = true;
+      clearTimeout(timer);
+      if (error) reject(error);
+      else resolve(reply!);
+    };
+    const req = (secure ? httpsRequest : httpRequest)(
+      target,
+      { method: opts.method, headers, agent: agents[secure ? 'https:' : 'http:'] },
+      (res: IncomingMessage) => {
+        const chunks: Buffer[] = [];
+        let size = 0;
+        let truncated = false;
+        res.on('data', (chunk: Buffer) => {
+          if (truncated) return;
+          size += chunk.length;
+          chunks.push(chunk);
+          if (size > opts.maxBodyBytes) {
+            truncated = true;
+            done(); // first: destroying the reply emits 'aborted' at once
+            res.destroy();
+          }
+        });
+        const done = () => {
+          const retryAfter = res.headers['retry-after'];
+          finish(null, {
+            status: res.statusCode ?? 0,
+            retryAfter: typeof retryAfter === 'string' ? retryAfter : null,
+            body: { text: Buffer.concat(chunks).subarray(0, opts.maxBodyBytes).toString('utf8'), truncated },
+          });
+        };
+        res.on('end', done);
+        res.on('error', (error) => finish(error));
+        res.on('aborted', () => finish(Object.assign(new Error('reply aborted'), { code: 'ECONNRESET' })));
+      },
+    );
+    const timer = setTimeout(() => {
+      finish(Object.assign(new Error(`no answer within ${opts.timeoutMs} ms`), { code: 'ETIMEDOUT_BATON' }));
+      req.destroy();
+    }, opts.timeoutMs);
+    req.on('error', (error) => finish(error));
+    req.end(payload);
   });
 }
