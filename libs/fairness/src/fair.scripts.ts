@@ -177,7 +177,7 @@ while count < want and (window > 0 and total < window) do
             if alone and tenants[k] ~= tenant and not blocked[tenants[k]] then alone = false end
           end
           local n = alone and math.min(room, want - count, window - total) or 1
-          chosen = { tenant, pass, weight, lane, n }
+          chosen = { tenant, pass, weight, lane, n, head }
           break
         end
         -- Held back by its own cap or rate: it banks no credit for the time it could not use.
@@ -188,7 +188,8 @@ while count < want and (window > 0 and total < window) do
   end
   if not chosen then break end
   local tenant, pass, weight, lane, n = chosen[1], chosen[2], chosen[3], chosen[4], chosen[5]
-  local ids = redis.call('ZRANGE', lane, 0, n - 1)
+  -- A single pick is the head read above; more are read in one range.
+  local ids = n > 1 and redis.call('ZRANGE', lane, 0, n - 1) or chosen[6]
   local owned, admitted = {}, {}
   for _, id in ipairs(ids) do
     owned[#owned + 1] = id
