@@ -28,9 +28,9 @@ import {
   type Summary,
 } from './support';
 
-const N = intFromEnv('BENCH_N', 20_000);
-const CLIENTS = intFromEnv('BENCH_CLIENTS', 32);
-const CONCURRENCY = intFromEnv('BENCH_CONCURRENCY', 32);
+export const N = intFromEnv('BENCH_N', 20_000);
+export const CLIENTS = intFromEnv('BENCH_CLIENTS', 32);
+export const CONCURRENCY = intFromEnv('BENCH_CONCURRENCY', 32);
 const BATON_ENV = {
   TASK_CONCURRENCY: String(CONCURRENCY),
   // Limits are correct behaviour, but here they would measure the limit instead of the service.
@@ -45,11 +45,11 @@ const BATON_ENV = {
 const LAYOUT = process.env.BENCH_LAYOUT === 'single' ? 'single' : 'processes';
 const TARGET_RATIO = 0.25;
 /** A run that makes no progress for this long has failed (a lost job, a dead worker), rather than hanging forever. */
-const STALLED_MS = 60_000;
+export const STALLED_MS = 60_000;
 /** Baton's task jobs keep 1000 completed / 5000 failed jobs in Redis; raw BullMQ gets the same, for fairness. */
 const RAW_JOB_OPTIONS = { removeOnComplete: { count: 1000 }, removeOnFail: { count: 5000 } };
 
-interface Result {
+export interface Result {
   jobsPerSecond: number;
   elapsedMs: number;
   submitMs: Summary;
@@ -71,7 +71,7 @@ const BATON_LIKE_OPTIONS = (i: number) => ({
 });
 
 /** (a) BullMQ alone: the ceiling this Redis and this machine allow for add + process + complete. */
-async function rawBullmq(withBatonOptions = false): Promise<Result & { completed: number }> {
+export async function rawBullmq(withBatonOptions = false): Promise<Result & { completed: number }> {
   const prefix = `bench_raw_${rand(4)}`;
   // Two connections, as Baton has: producers must not queue behind the worker's blocking commands.
   const producerConnection: Redis = new IORedis(TEST_REDIS_URL, { maxRetriesPerRequest: null });
@@ -136,7 +136,7 @@ async function rawBullmq(withBatonOptions = false): Promise<Result & { completed
 }
 
 /** (b) The same work through the API and the worker: Postgres first, then BullMQ, and the row updated twice per run. */
-async function baton(): Promise<Result & { succeededRows: number; otherRows: Record<string, number> }> {
+export async function baton(): Promise<Result & { succeededRows: number; otherRows: Record<string, number> }> {
   const h = LAYOUT === 'single' ? await inThisProcess(BATON_ENV) : await asProcesses(BATON_ENV);
   const client = httpClient(h.url, CLIENTS);
   // Progress is polled on a connection of our own, so the bench does not take connections from the service's pool.
@@ -288,7 +288,10 @@ async function main(): Promise<void> {
   );
 }
 
-main().catch((error: unknown) => {
-  console.error('tasks bench failed:', error);
-  process.exitCode = 1;
-});
+// floor.bench.ts runs the same raw and Baton runs beside its floors.
+if (require.main === module) {
+  main().catch((error: unknown) => {
+    console.error('tasks bench failed:', error);
+    process.exitCode = 1;
+  });
+}

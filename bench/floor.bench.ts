@@ -1,0 +1,194 @@
+// `npm run bench:floor`: what the shape of the task path costs before any of Baton's own code, so the tasks bench's
+// ratio can be read against what a service of that shape can reach on this machine at all.
+//
+// On the same Redis, in one run, N no-op jobs each, 32 clients or producers, worker concurrency 32:
+//   (a) raw BullMQ, as in the tasks bench: producers and the worker in this process;
+//   (b) HTTP floor: a bare node:http process that `queue.add`s each POST and answers 202, a bare BullMQ worker process
+//       (bench/floor-service.ts): no framework, auth, validation, limits, fairness, ids or logs;
+//   (c) HTTP + Postgres floor: as (b), plus one INSERT per request before the add and one UPDATE per job at its end,
+//       the least a service whose system of record is Postgres must do; (c') the same writes gathered into one
+//       statement per process while the previous one runs (as Baton's stores do);
+//   (d) Baton, exactly as the tasks bench runs it.
+// Prints jobs/s and ms of CPU per job by part for each, each one's ratio to raw BullMQ, and Baton's ratio to each
+// floor. Settings as the tasks bench (BENCH_N, BENCH_CLIENTS, BENCH_CONCURRENCY).
+import { spawn, type ChildProcess } from 'node:child_process';
+import { createInterface } from 'node:readline';
+import IORedis from 'ioredis';
+import { Client } from 'pg';
+import { freePort } from '@baton/runtime';
+import { dropPrefix, freshDatabase, rand, TEST_REDIS_URL } from '../test/support/harness';
+import { cpuNow, cpuPerUnit, formatCpu } from './cpu';
+import { httpClient, round, runPool, stopwatch, table } from './support';
+import { baton, CLIENTS, CONCURRENCY, N, rawBullmq, STALLED_MS, type Result } from './tasks.bench';
+
+interface FloorRun {
+  jobsPerSecond: number;
+  elapsedMs: number;
+  cpuMs: Record<string, number>;
+  rows?: number;
+}
+
+/** A floor-service child, and a promise per line it prints (`listening`, `ready`, `done`, `failed …`). */
+function child(
+  role: 'api' | 'worker',
+  env: NodeJS.ProcessEnv,
+): { proc: ChildProcess; line: (l: string) => Promise<void> } {
+  const proc = spawn(process.execPath, ['dist/bench/floor-service.js', role], {
+    env,
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  const waiting = new Map<string, () => void>();
+  const seen = new Set<string>();
+  let failure: Error | undefined;
+  createInterface({ input: proc.stdout }).on('line', (l) => {
+    if (l.startsWith('failed')) failure ??= new Error(`floor ${role}: ${l}`);
+    seen.add(l);
+    waiting.get(l)?.();
+  });
+  const line = (l: string) =>
+    new Promise<void>((resolve, reject) => {
+      if (seen.has(l)) return resolve();
+      const timer = setInterval(() => {
+        if (failure) reject(failure);
+        if (proc.exitCode !== null) reject(new Error(`floor ${role} exited with ${proc.exitCode}`));
+      }, 200);
+      const stall = setTimeout(() => reject(new Error(`floor ${role}: no "${l}" in ${STALLED_MS} ms`)), STALLED_MS);
+      waiting.set(l, () => {
+        clearInterval(timer);
+        clearTimeout(stall);
+        resolve();
+      });
+    });
+  return { proc, line };
+}
+
+async function floor(pgMode: '0' | 'each' | 'batched'): Promise<FloorRun> {
+  const withPostgres = pgMode !== '0';
+  const prefix = `bench_floor_${rand(4)}`;
+  const db = withPostgres ? await freshDatabase() : undefined;
+  if (db) {
+    const name = db.url.slice(db.url.lastIndexOf('/') + 1);
+    const admin = new Client({ connectionString: db.url.slice(0, db.url.lastIndexOf('/')) + '/postgres' });
+    await admin.connect();
+    await admin.query(`CREATE DATABASE ${name}`);
+    await admin.end();
+    const pg = new Client({ connectionString: db.url });
+    await pg.connect();
+    await pg.query(`CREATE TABLE floor_tasks (id uuid PRIMARY KEY, handler text NOT NULL, payload jsonb NOT NULL,
+      status text NOT NULL DEFAULT 'queued', created_at timestamptz NOT NULL DEFAULT now(), finished_at timestamptz)`);
+    await pg.end();
+  }
+  const port = await freePort();
+  const env = {
+    ...process.env,
+    FLOOR_PREFIX: prefix,
+    FLOOR_REDIS_URL: TEST_REDIS_URL,
+    FLOOR_PORT: String(port),
+    FLOOR_N: String(N),
+    FLOOR_CONCURRENCY: String(CONCURRENCY),
+    FLOOR_PG: pgMode,
+    FLOOR_DATABASE_URL: db?.url ?? '',
+  };
+  const api = child('api', env);
+  const worker = child('worker', env);
+  const client = httpClient(`http://127.0.0.1:${port}`, CLIENTS);
+  const redis = new IORedis(TEST_REDIS_URL);
+  try {
+    await Promise.all([api.line('listening'), worker.line('ready')]);
+    const parts = {
+      self: 'bench',
+      pids: { api: api.proc.pid!, worker: worker.proc.pid! },
+      redis,
+      postgres: withPostgres,
+    };
+    const before = await cpuNow(parts);
+    const clock = stopwatch();
+    const done = worker.line('done');
+    await runPool(CLIENTS, N, async (i) => {
+      const reply = await client.post('/tasks', { handler: 'noop', payload: { i } });
+      if (reply.status !== 202) throw new Error(`floor API answered ${reply.status}: ${reply.body.slice(0, 300)}`);
+    });
+    await done;
+    const elapsedMs = clock();
+    const cpuMs = cpuPerUnit(before, await cpuNow(parts), N);
+    let rows: number | undefined;
+    if (db) {
+      const pg = new Client({ connectionString: db.url });
+      await pg.connect();
+      rows = (await pg.query<{ n: number }>(`SELECT count(*)::int AS n FROM floor_tasks WHERE status = 'succeeded'`))
+        .rows[0].n;
+      await pg.end();
+      if (rows !== N) throw new Error(`floor: Postgres holds ${rows} succeeded rows, expected ${N}`);
+    }
+    return { jobsPerSecond: (N / elapsedMs) * 1000, elapsedMs, cpuMs, rows };
+  } finally {
+    client.close();
+    redis.disconnect();
+    for (const c of [api.proc, worker.proc]) if (c.exitCode === null) c.kill('SIGTERM');
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    await dropPrefix(TEST_REDIS_URL, prefix);
+    await db?.drop();
+  }
+}
+
+async function main(): Promise<void> {
+  console.log(
+    `floor bench: ${JSON.stringify({ n: N, clients: CLIENTS, concurrency: CONCURRENCY, redis: TEST_REDIS_URL })}`,
+  );
+  console.log('raw BullMQ, the HTTP floor, the HTTP + Postgres floors, then Baton, each on a fresh queue prefix\n');
+  const raw = await rawBullmq();
+  console.log(`raw BullMQ: ${N} jobs in ${round(raw.elapsedMs)} ms`);
+  const http = await floor('0');
+  console.log(`HTTP floor: ${N} jobs in ${round(http.elapsedMs)} ms`);
+  const httpPg = await floor('each');
+  console.log(`HTTP + Postgres floor: ${N} jobs in ${round(httpPg.elapsedMs)} ms; rows succeeded ${httpPg.rows}`);
+  const httpPgBatched = await floor('batched');
+  console.log(
+    `HTTP + Postgres floor, writes gathered: ${N} jobs in ${round(httpPgBatched.elapsedMs)} ms; ` +
+      `rows succeeded ${httpPgBatched.rows}`,
+  );
+  const b: Result = await baton();
+  console.log(`Baton: ${N} tasks in ${round(b.elapsedMs)} ms\n`);
+
+  const runs: [string, { jobsPerSecond: number; cpuMs: Record<string, number> }][] = [
+    ['raw BullMQ', raw],
+    ['HTTP floor', http],
+    ['HTTP + Postgres floor', httpPg],
+    ['HTTP + Postgres, gathered', httpPgBatched],
+    ['Baton', b],
+  ];
+  console.log(
+    table(
+      ['', 'jobs/s', 'ratio to raw', 'CPU ms per job', 'Baton / this'],
+      runs.map(([label, r]) => [
+        label,
+        round(r.jobsPerSecond),
+        round(r.jobsPerSecond / raw.jobsPerSecond),
+        r.cpuMs.total,
+        round(b.jobsPerSecond / r.jobsPerSecond),
+      ]),
+    ),
+  );
+  console.log('');
+  for (const [label, r] of runs) console.log(`CPU ms per job, ${label}: ${formatCpu(r.cpuMs)}`);
+  console.log(
+    JSON.stringify({
+      n: N,
+      ...Object.fromEntries(
+        runs.map(([label, r]) => [
+          label,
+          {
+            jobsPerSecond: round(r.jobsPerSecond),
+            ratioToRaw: round(r.jobsPerSecond / raw.jobsPerSecond),
+            cpuMs: r.cpuMs,
+          },
+        ]),
+      ),
+    }),
+  );
+}
+
+main().catch((error: unknown) => {
+  console.error('floor bench failed:', error);
+  process.exitCode = 1;
+});
