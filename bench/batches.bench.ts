@@ -21,7 +21,7 @@ import { startSimulator, type RunningSimulator } from '@baton/cluster';
 import { dropPrefix, rand, TEST_REDIS_URL } from '../test/support/harness';
 import { cpuNow, cpuPerUnit, formatCpu, type CpuParts } from './cpu';
 import { asProcesses, tenantKey, type Deployment } from './deployment';
-import { intFromEnv, pollUntil, round, stopwatch, summarize, table } from './support';
+import { intFromEnv, pollUntil, QUIET_CLUSTER, round, stopwatch, summarize, table } from './support';
 
 const N = intFromEnv('BENCH_N', 50_000);
 const BIG_N = intFromEnv('BENCH_BIG_N', 100_000);
@@ -138,16 +138,7 @@ const batchBody = (n: number, name: string): string =>
 
 /** (b) and (c): Baton's API and worker processes, the simulator in this process. */
 async function baton(): Promise<BatonResult> {
-  const sim = await startSimulator({
-    seed: 'bench',
-    queueMs: 0,
-    runMs: 0,
-    failRate: 0,
-    stuckRate: 0,
-    errorRate: 0,
-    burst429Rate: 0,
-    timeoutRate: 0,
-  });
+  const sim = await startSimulator({ seed: 'bench', ...QUIET_CLUSTER });
   const secret = randomBytes(16).toString('hex');
   let d: Deployment | undefined;
   const redis = new IORedis(TEST_REDIS_URL);

@@ -3,6 +3,7 @@
 //   node dist/bench/floor-service.js api     node:http on FLOOR_PORT: POST /tasks → (INSERT a row) → queue.add → 202
 //   node dist/bench/floor-service.js worker  a BullMQ Worker: a no-op, (then UPDATE the row to succeeded); prints
 //                                            `done` once FLOOR_N jobs have completed
+//   node dist/bench/floor-service.js simulator  the cluster simulator at zero latency, no faults; prints its URL
 // FLOOR_PG=each adds the Postgres writes a service that keeps its system of record in Postgres and its queue in BullMQ
 // must make at the least: one INSERT per request and one UPDATE per job, on a pool. FLOOR_PG=batched makes the same
 // writes, gathered: whatever arrives while a statement runs goes in the next one (one in flight per process).
@@ -11,6 +12,8 @@ import { randomUUID } from 'node:crypto';
 import IORedis from 'ioredis';
 import { Pool } from 'pg';
 import { Queue, Worker } from 'bullmq';
+import { startSimulator } from '@baton/cluster';
+import { QUIET_CLUSTER } from './support';
 
 const env = (name: string): string => {
   const value = process.env[name];
@@ -19,6 +22,10 @@ const env = (name: string): string => {
 };
 
 const role = process.argv[2];
+if (role === 'simulator') {
+  void startSimulator({ seed: 'floor', ...QUIET_CLUSTER }).then((sim) => console.log(sim.url));
+  process.on('SIGTERM', () => process.exit(0));
+}
 const prefix = env('FLOOR_PREFIX');
 const redisUrl = env('FLOOR_REDIS_URL');
 const mode = process.env.FLOOR_PG ?? '0';
@@ -111,4 +118,4 @@ function worker(): void {
 
 if (role === 'api') api();
 else if (role === 'worker') worker();
-else throw new Error('usage: floor-service.js api|worker');
+else if (role !== 'simulator') throw new Error('usage: floor-service.js api|worker|simulator');

@@ -11,10 +11,16 @@
 //   (d) Baton, exactly as the tasks bench runs it.
 // Prints jobs/s and ms of CPU per job by part for each, each one's ratio to raw BullMQ, and Baton's ratio to each
 // floor. Settings as the tasks bench (BENCH_N, BENCH_CLIENTS, BENCH_CONCURRENCY).
+//
+// Then the floor of a batch item (issue 3's benchmark): the two cluster calls every item needs at the least (its submit
+// and one status check) made by a bare undici client, 200 at a time (Baton's CLUSTER_CONCURRENCY), against the
+// simulator at zero latency in its own process. With a BullMQ job per item costing at least what a raw job costs, an
+// item costs at least raw + calls in CPU, which bounds the batch ratio on this machine before any Postgres write.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createInterface } from 'node:readline';
 import IORedis from 'ioredis';
 import { Client } from 'pg';
+import { Pool as HttpPool } from 'undici';
 import { freePort } from '@baton/runtime';
 import { dropPrefix, freshDatabase, rand, TEST_REDIS_URL } from '../test/support/harness';
 import { cpuNow, cpuPerUnit, formatCpu } from './cpu';
@@ -61,6 +67,9 @@ function child(
     });
   return { proc, line };
 }
+
+/** Baton's default CLUSTER_CONCURRENCY: item steps a worker process runs at once. */
+const CLUSTER_CONCURRENCY = 200;
 
 async function floor(pgMode: '0' | 'each' | 'batched'): Promise<FloorRun> {
   const withPostgres = pgMode !== '0';
@@ -131,6 +140,42 @@ async function floor(pgMode: '0' | 'each' | 'batched'): Promise<FloorRun> {
   }
 }
 
+/** Submit + one status read per item, against the simulator in a child process: CPU of this client and of it. */
+async function clusterCalls(n: number, concurrency: number): Promise<FloorRun> {
+  const sim = spawn(process.execPath, ['dist/bench/floor-service.js', 'simulator'], {
+    env: { ...process.env, FLOOR_PREFIX: 'unused', FLOOR_REDIS_URL: TEST_REDIS_URL },
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  try {
+    const url = await new Promise<string>((resolve, reject) => {
+      createInterface({ input: sim.stdout }).once('line', resolve);
+      sim.once('exit', (code) => reject(new Error(`simulator exited with ${code}`)));
+    });
+    const pool = new HttpPool(url, { connections: concurrency });
+    const parts = { self: 'client', pids: { simulator: sim.pid! } };
+    const before = await cpuNow(parts);
+    const clock = stopwatch();
+    await runPool(concurrency, n, async (i) => {
+      const submitted = await pool.request({
+        method: 'POST',
+        path: '/jobs',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ params: { i }, clientToken: `floor-${i}` }),
+      });
+      const { jobUuid } = (await submitted.body.json()) as { jobUuid: string };
+      const read = await pool.request({ method: 'GET', path: `/jobs/${jobUuid}` });
+      const { status } = (await read.body.json()) as { status: string };
+      if (status !== 'SUCCEEDED') throw new Error(`simulator job ${jobUuid} read ${status}`);
+    });
+    const elapsedMs = clock();
+    const cpuMs = cpuPerUnit(before, await cpuNow(parts), n);
+    await pool.close();
+    return { jobsPerSecond: (n / elapsedMs) * 1000, elapsedMs, cpuMs };
+  } finally {
+    sim.kill('SIGTERM');
+  }
+}
+
 async function main(): Promise<void> {
   console.log(
     `floor bench: ${JSON.stringify({ n: N, clients: CLIENTS, concurrency: CONCURRENCY, redis: TEST_REDIS_URL })}`,
@@ -171,9 +216,20 @@ async function main(): Promise<void> {
   );
   console.log('');
   for (const [label, r] of runs) console.log(`CPU ms per job, ${label}: ${formatCpu(r.cpuMs)}`);
+  const calls = await clusterCalls(N, CLUSTER_CONCURRENCY);
+  const rawMs = raw.cpuMs.total;
+  const bound = rawMs / (rawMs + calls.cpuMs.total);
+  console.log(
+    `\nBatch item floor: ${N} items, each a submit and a status read (undici, ${CLUSTER_CONCURRENCY} at a time) against ` +
+      `the simulator: ${round(calls.jobsPerSecond)} items/s; CPU ms per item: ${formatCpu(calls.cpuMs)}.\n` +
+      `A raw BullMQ job costs ${rawMs} ms (run a). An item, a job plus its two calls, costs at least ` +
+      `${round(rawMs + calls.cpuMs.total)} ms: at most ${round(bound)} of raw BullMQ's rate on this machine, before any ` +
+      `Postgres write, API call or wait (the batches benchmark's target is 0.5).`,
+  );
   console.log(
     JSON.stringify({
       n: N,
+      batchItemFloor: { itemsPerSecond: round(calls.jobsPerSecond), cpuMs: calls.cpuMs, boundOnRatio: round(bound) },
       ...Object.fromEntries(
         runs.map(([label, r]) => [
           label,

@@ -159,3 +159,14 @@ export function rssVerdict(app: string, samples: (readonly [number, number])[]):
     `(${((drift / my) * 100).toFixed(1)}% of the mean): ${verdict}`
   );
 }
+
+/** The cluster simulator as the benchmarks run it: zero latency, no faults. */
+export const QUIET_CLUSTER = {
+  queueMs: 0,
+  runMs: 0,
+  failRate: 0,
+  stuckRate: 0,
+  errorRate: 0,
+  burst429Rate: 0,
+  timeoutRate: 0,
+};
