@@ -26,11 +26,13 @@ if (role === 'simulator') {
   void startSimulator({ seed: 'floor', ...QUIET_CLUSTER }).then((sim) => console.log(sim.url));
   process.on('SIGTERM', () => process.exit(0));
 }
-const prefix = env('FLOOR_PREFIX');
-const redisUrl = env('FLOOR_REDIS_URL');
 const mode = process.env.FLOOR_PG ?? '0';
 const pool = mode !== '0' ? new Pool({ connectionString: env('FLOOR_DATABASE_URL'), max: 10 }) : null;
-const connection = new IORedis(redisUrl, { maxRetriesPerRequest: null });
+/** The queue's connection and prefix, for the api and worker roles. */
+const queueOptions = () => ({
+  connection: new IORedis(env('FLOOR_REDIS_URL'), { maxRetriesPerRequest: null }),
+  prefix: env('FLOOR_PREFIX'),
+});
 const JOB_OPTIONS = { removeOnComplete: { count: 1000 }, removeOnFail: { count: 5000 } };
 
 /** Calls gathered while a statement runs go together in the next one. */
@@ -71,7 +73,7 @@ const succeedOne = (id: string) => pool!.query(SUCCEED, [[id]]);
 const succeedMany = gathered((ids: string[]) => pool!.query(SUCCEED, [ids]));
 
 function api(): void {
-  const queue = new Queue('tasks', { connection, prefix });
+  const queue = new Queue('tasks', queueOptions());
   const server = createServer((req, res) => {
     const chunks: Buffer[] = [];
     req.on('data', (c: Buffer) => chunks.push(c));
@@ -106,7 +108,7 @@ function worker(): void {
       if (mode === 'batched') await succeedMany(id);
       return { ok: true };
     },
-    { connection, prefix, concurrency: Number(env('FLOOR_CONCURRENCY')) },
+    { ...queueOptions(), concurrency: Number(env('FLOOR_CONCURRENCY')) },
   );
   w.on('completed', () => {
     if (++completed === n) console.log('done');

@@ -143,7 +143,7 @@ async function floor(pgMode: '0' | 'each' | 'batched'): Promise<FloorRun> {
 /** Submit + one status read per item, against the simulator in a child process: CPU of this client and of it. */
 async function clusterCalls(n: number, concurrency: number): Promise<FloorRun> {
   const sim = spawn(process.execPath, ['dist/bench/floor-service.js', 'simulator'], {
-    env: { ...process.env, FLOOR_PREFIX: 'unused', FLOOR_REDIS_URL: TEST_REDIS_URL },
+    env: process.env,
     stdio: ['ignore', 'pipe', 'inherit'],
   });
   try {
