@@ -6,13 +6,14 @@
 //   node dist/bench/floor-service.js simulator  the cluster simulator at zero latency, no faults; prints its URL
 // FLOOR_PG=each adds the Postgres writes a service that keeps its system of record in Postgres and its queue in BullMQ
 // must make at the least: one INSERT per request and one UPDATE per job, on a pool. FLOOR_PG=batched makes the same
-// writes, gathered: whatever arrives while a statement runs goes in the next one (one in flight per process).
+// writes, gathered by Baton's Coalescer as its task store runs it (one statement in flight per process).
 import { createServer } from 'node:http';
 import { randomUUID } from 'node:crypto';
 import IORedis from 'ioredis';
 import { Pool } from 'pg';
 import { Queue, Worker } from 'bullmq';
 import { startSimulator } from '@baton/cluster';
+import { Coalescer } from '@baton/core';
 import { QUIET_CLUSTER } from './support';
 
 const env = (name: string): string => {
@@ -26,7 +27,7 @@ if (role === 'simulator') {
   void startSimulator({ seed: 'floor', ...QUIET_CLUSTER }).then((sim) => console.log(sim.url));
   process.on('SIGTERM', () => process.exit(0));
 }
-const mode = process.env.FLOOR_PG ?? '0';
+const mode = (process.env.FLOOR_PG ?? '0') as '0' | 'each' | 'batched';
 const pool = mode !== '0' ? new Pool({ connectionString: env('FLOOR_DATABASE_URL'), max: 10 }) : null;
 /** The queue's connection and prefix, for the api and worker roles. */
 const queueOptions = () => ({
@@ -35,42 +36,29 @@ const queueOptions = () => ({
 });
 const JOB_OPTIONS = { removeOnComplete: { count: 1000 }, removeOnFail: { count: 5000 } };
 
-/** Calls gathered while a statement runs go together in the next one. */
-function gathered<T>(run: (items: T[]) => Promise<unknown>): (item: T) => Promise<void> {
-  let pending: { item: T; done: (error?: Error) => void }[] = [];
-  let busy = false;
-  const flush = async (): Promise<void> => {
-    if (busy || pending.length === 0) return;
-    busy = true;
-    const batch = pending;
-    pending = [];
-    const error = await run(batch.map((b) => b.item)).then(
-      () => undefined,
-      (e: unknown) => (e instanceof Error ? e : new Error(String(e))),
-    );
-    for (const b of batch) b.done(error);
-    busy = false;
-    void flush();
-  };
-  return (item) =>
-    new Promise<void>((resolve, reject) => {
-      pending.push({ item, done: (error) => (error ? reject(error) : resolve()) });
-      queueMicrotask(() => void flush());
-    });
-}
-
 type Row = { id: string; handler: string; payload: string };
-const insertOne = (r: Row) =>
-  pool!.query('INSERT INTO floor_tasks (id, handler, payload) VALUES ($1, $2, $3)', [r.id, r.handler, r.payload]);
-const insertMany = gathered((rows: Row[]) =>
-  pool!.query(
-    'INSERT INTO floor_tasks (id, handler, payload) SELECT * FROM unnest($1::uuid[], $2::text[], $3::jsonb[])',
-    [rows.map((r) => r.id), rows.map((r) => r.handler), rows.map((r) => r.payload)],
-  ),
-);
+const INSERT_MANY =
+  'INSERT INTO floor_tasks (id, handler, payload) SELECT * FROM unnest($1::uuid[], $2::text[], $3::jsonb[])';
 const SUCCEED = `UPDATE floor_tasks SET status = 'succeeded', finished_at = now() WHERE id = ANY($1::uuid[])`;
-const succeedOne = (id: string) => pool!.query(SUCCEED, [[id]]);
-const succeedMany = gathered((ids: string[]) => pool!.query(SUCCEED, [ids]));
+const insertRows = (rows: Row[]) =>
+  pool!.query(INSERT_MANY, [rows.map((r) => r.id), rows.map((r) => r.handler), rows.map((r) => r.payload)]);
+/** Baton's own coalescer, as its task store runs it: one statement in flight, the calls meanwhile in the next. */
+const gathered = <T>(run: (items: T[]) => Promise<unknown>) => {
+  const coalescer = new Coalescer<T, void>(
+    async (items) => {
+      await run(items);
+      return items.map(() => undefined);
+    },
+    { maxBatch: 500, maxConcurrent: 1 },
+  );
+  return (item: T) => coalescer.submit(item);
+};
+/** The writes of each mode: none, a statement per call, or gathered. */
+const WRITES = {
+  '0': undefined,
+  each: { insert: (r: Row) => insertRows([r]), succeed: (id: string) => pool!.query(SUCCEED, [[id]]) },
+  batched: { insert: gathered(insertRows), succeed: gathered((ids: string[]) => pool!.query(SUCCEED, [ids])) },
+}[mode];
 
 function api(): void {
   const queue = new Queue('tasks', queueOptions());
@@ -83,8 +71,7 @@ function api(): void {
           const body = JSON.parse(Buffer.concat(chunks).toString('utf8')) as { handler: string; payload: unknown };
           const id = randomUUID();
           const row = { id, handler: body.handler, payload: JSON.stringify(body.payload) };
-          if (mode === 'each') await insertOne(row);
-          if (mode === 'batched') await insertMany(row);
+          await WRITES?.insert(row);
           await queue.add(body.handler, { id }, { ...JOB_OPTIONS, jobId: id });
           res.writeHead(202, { 'content-type': 'application/json' }).end(JSON.stringify({ id, status: 'queued' }));
         } catch (error) {
@@ -104,8 +91,7 @@ function worker(): void {
     'tasks',
     async (job) => {
       const { id } = job.data as { id: string };
-      if (mode === 'each') await succeedOne(id);
-      if (mode === 'batched') await succeedMany(id);
+      await WRITES?.succeed(id);
       return { ok: true };
     },
     { ...queueOptions(), concurrency: Number(env('FLOOR_CONCURRENCY')) },

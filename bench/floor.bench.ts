@@ -34,7 +34,10 @@ interface FloorRun {
   rows?: number;
 }
 
-/** A floor-service child, and a promise per line it prints (`listening`, `ready`, `done`, `failed …`). */
+/**
+ * A floor-service child, and a promise per line it prints (`listening`, `ready`, `done`): it rejects on a `failed …`
+ * line, on the child's exit, or after STALLED_MS. Lines printed before anyone waits for them count.
+ */
 function child(
   role: 'api' | 'worker',
   env: NodeJS.ProcessEnv,
@@ -43,27 +46,32 @@ function child(
     env,
     stdio: ['ignore', 'pipe', 'inherit'],
   });
-  const waiting = new Map<string, () => void>();
+  const lines = createInterface({ input: proc.stdout });
   const seen = new Set<string>();
-  let failure: Error | undefined;
-  createInterface({ input: proc.stdout }).on('line', (l) => {
-    if (l.startsWith('failed')) failure ??= new Error(`floor ${role}: ${l}`);
-    seen.add(l);
-    waiting.get(l)?.();
-  });
-  const line = (l: string) =>
+  lines.on('line', (l) => seen.add(l));
+  const line = (expected: string) =>
     new Promise<void>((resolve, reject) => {
-      if (seen.has(l)) return resolve();
-      const timer = setInterval(() => {
-        if (failure) reject(failure);
-        if (proc.exitCode !== null) reject(new Error(`floor ${role} exited with ${proc.exitCode}`));
-      }, 200);
-      const stall = setTimeout(() => reject(new Error(`floor ${role}: no "${l}" in ${STALLED_MS} ms`)), STALLED_MS);
-      waiting.set(l, () => {
-        clearInterval(timer);
+      const failed = [...seen].find((l) => l.startsWith('failed'));
+      if (failed) return reject(new Error(`floor ${role}: ${failed}`));
+      if (seen.has(expected)) return resolve();
+      const settle = (error?: Error) => {
         clearTimeout(stall);
-        resolve();
-      });
+        lines.off('line', onLine);
+        proc.off('exit', onExit);
+        if (error) reject(error);
+        else resolve();
+      };
+      const onLine = (l: string) => {
+        if (l === expected) settle();
+        else if (l.startsWith('failed')) settle(new Error(`floor ${role}: ${l}`));
+      };
+      const onExit = (code: number | null) => settle(new Error(`floor ${role} exited with ${code}`));
+      const stall = setTimeout(
+        () => settle(new Error(`floor ${role}: no "${expected}" in ${STALLED_MS} ms`)),
+        STALLED_MS,
+      );
+      lines.on('line', onLine);
+      proc.once('exit', onExit);
     });
   return { proc, line };
 }
