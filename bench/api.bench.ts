@@ -6,21 +6,14 @@
 // BENCH_ROUNDS (default 4) measured rounds, and prints requests/s and the API's CPU ms per request (from /proc) for
 // each, and their median. BENCH_PATH (default /v1/tasks) names the route, to compare a variant of the submission path
 // built beside it. Rounds move by ±20% on this machine: compare medians of runs alternated with the code before.
-import { readFileSync } from 'node:fs';
+import { cpuNow, cpuPerUnit } from './cpu';
 import { asProcesses, tenantKey } from './deployment';
-import { httpClient, intFromEnv, round, runPool, stopwatch } from './support';
+import { httpClient, intFromEnv, percentile, round, runPool, stopwatch } from './support';
 
 const N = intFromEnv('BENCH_N', 10_000);
 const CLIENTS = intFromEnv('BENCH_CLIENTS', 32);
 const ROUNDS = intFromEnv('BENCH_ROUNDS', 4);
 const PATH = process.env.BENCH_PATH ?? '/v1/tasks';
-
-/** utime + stime of a process, in seconds (Linux). */
-function cpuSeconds(pid: number): number {
-  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  return (Number(fields[11]) + Number(fields[12])) / 100;
-}
 
 async function main(): Promise<void> {
   console.log(`api bench: ${JSON.stringify({ n: N, clients: CLIENTS, rounds: ROUNDS, path: PATH })}; no worker`);
@@ -36,11 +29,11 @@ async function main(): Promise<void> {
   const client = httpClient(d.url, CLIENTS);
   try {
     const auth = { authorization: `Bearer ${await tenantKey(d)}` };
-    const api = d.pids!().api;
+    const parts = { pids: { api: d.pids!().api } };
     const measured: number[] = [];
     let sent = 0;
     for (let r = 0; r <= ROUNDS; r++) {
-      const before = cpuSeconds(api);
+      const before = await cpuNow(parts);
       const clock = stopwatch();
       await runPool(CLIENTS, N, async (i) => {
         const reply = await client.post(PATH, { handler: 'noop', payload: { i: sent + i } }, auth);
@@ -48,17 +41,14 @@ async function main(): Promise<void> {
       });
       const ms = clock();
       sent += N;
-      const cpuMs = ((cpuSeconds(api) - before) * 1000) / N;
+      const cpuMs = cpuPerUnit(before, await cpuNow(parts), N).api;
       if (r > 0) measured.push(cpuMs);
       const label = r === 0 ? 'warm-up' : `round ${r}`;
-      console.log(`${label}: ${round((N / ms) * 1000)} requests/s, API CPU ${round(cpuMs)} ms per request`);
+      console.log(`${label}: ${round((N / ms) * 1000)} requests/s, API CPU ${cpuMs} ms per request`);
     }
-    measured.sort((a, b) => a - b);
-    const median = measured[Math.floor(measured.length / 2)];
-    console.log(`median API CPU: ${round(median)} ms per request`);
-    console.log(
-      JSON.stringify({ n: N, clients: CLIENTS, path: PATH, roundsMs: measured.map(round), medianMs: round(median) }),
-    );
+    const median = Math.round(percentile(measured, 0.5) * 1000) / 1000;
+    console.log(`median API CPU: ${median} ms per request`);
+    console.log(JSON.stringify({ n: N, clients: CLIENTS, path: PATH, roundsMs: measured, medianMs: median }));
   } finally {
     client.close();
     await d.close();
