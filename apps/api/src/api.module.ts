@@ -7,7 +7,8 @@ import { ClusterCallbacksController } from './batches/cluster-callbacks.controll
 import { ApiKeys } from './common/api-keys.service';
 import { AuthGuard } from './common/auth.guard';
 import { Backpressure } from './common/backpressure.service';
-import { RateLimitGuard } from './common/rate-limit.guard';
+import { keyRateLimiter, RateLimitGuard } from './common/rate-limit.guard';
+import { KeyRateLimiter } from './common/rate-limiter';
 import { RUNTIME } from './common/tokens';
 import { HealthController } from './health/health.controller';
 import { NotificationServiceProvider } from './notifications/notification-service.provider';
@@ -56,6 +57,7 @@ export class ApiModule {
         ScheduleServiceProvider,
         InferenceServiceProvider,
         Backpressure,
+        { provide: KeyRateLimiter, useFactory: keyRateLimiter, inject: [RUNTIME] },
         // Order matters: who calls, then how fast; routes that enqueue then ask whether the system can take more
         // (@Backpressure), and create routes honour Idempotency-Key (@Idempotent).
         { provide: APP_GUARD, useClass: AuthGuard },

@@ -14,6 +14,8 @@ import {
   isPrivateAddress,
   newId,
   parseLimit,
+  rateLease,
+  MAX_RATE_LEASE,
   requestFingerprint,
   rollUp,
   toPage,
@@ -175,6 +177,29 @@ describe('access', () => {
       assert.equal(isPrivateAddress(ip), true, ip);
     }
     for (const ip of ['8.8.8.8', '1.1.1.1', '2606:4700::1111']) assert.equal(isPrivateAddress(ip), false, ip);
+  });
+});
+
+describe('rate leases', () => {
+  test('one point when nothing is known or little is left; a sixteenth of what is left, capped', () => {
+    assert.equal(rateLease(undefined), 1);
+    assert.equal(rateLease(0), 1);
+    assert.equal(rateLease(-3), 1);
+    assert.equal(rateLease(31), 1, 'a key near its limit is counted request by request');
+    assert.equal(rateLease(199), 12);
+    assert.equal(rateLease(1600), MAX_RATE_LEASE);
+    assert.equal(rateLease(1_000_000), MAX_RATE_LEASE);
+  });
+  test('a lease never takes the key past its limit: leases taken in turn stop at what was left', () => {
+    let left = 200;
+    let taken = 0;
+    while (left > 0) {
+      const lease = rateLease(left);
+      assert.ok(lease <= left);
+      left -= lease;
+      taken += lease;
+    }
+    assert.equal(taken, 200);
   });
 });
 

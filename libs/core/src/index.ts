@@ -12,3 +12,4 @@ export * from './coalescer';
 export * from './random';
 export * from './chunks';
 export * from './objects';
+export * from './rate-lease';

@@ -1,7 +1,7 @@
 import { Body, Controller, Get, HttpCode, Param, Post, Query, Req } from '@nestjs/common';
 import { ApiAcceptedResponse, ApiBearerAuth, ApiHeader, ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
 import { QUEUES } from '@baton/contracts';
-import { isId, notFound, tenantScope, withChanges, type Principal } from '@baton/core';
+import { isId, notFound, tenantScope, type Principal } from '@baton/core';
 import type { TaskService } from '@baton/tasks';
 import { NotificationServiceProvider } from '../notifications/notification-service.provider';
 import { TaskServiceProvider } from './task-service.provider';
@@ -11,7 +11,12 @@ import { Backpressure } from '../common/backpressure.guard';
 import type { BatonRequest } from '../common/request';
 import { PageQueryDto } from '../common/page-query.dto';
 import { CreateTaskDto, TaskDto } from './tasks.dto';
+import { submitTask } from './tasks.lean';
 
+/**
+ * The task routes. `POST /v1/tasks` and `GET /v1/tasks/:id` are declared here (paths, OpenAPI, Nest's metadata) but
+ * served by the lean handlers of tasks.lean.ts, which run the same edge without Nest's pipeline.
+ */
 @ApiTags('tasks')
 @ApiBearerAuth()
 @Controller('v1/tasks')
@@ -34,18 +39,13 @@ export class TasksController {
   @ApiOperation({ summary: 'Submit a task to a built-in handler' })
   @ApiHeader({ name: 'Idempotency-Key', required: false })
   @ApiAcceptedResponse({ type: TaskDto })
-  async create(
+  create(
     @Body() body: CreateTaskDto,
     @Caller() caller: Principal,
     @ReservedId() id: string,
     @Req() req: BatonRequest,
   ): Promise<TaskDto> {
-    const { notify, reveal } = await this.notifications.prepare(body.notify);
-    const task = await this.tasks.create(caller.tenantId, withChanges(body, { notify }), {
-      id,
-      requestId: String(req.id),
-    });
-    return reveal(task, id);
+    return submitTask(this.tasks, this.notifications, caller, body, id, String(req.id));
   }
 
   @Get(':id')
