@@ -60,8 +60,10 @@ export interface TenantShare {
 }
 
 export interface FairQueueOptions {
-  /** Admitted jobs at most across tenants: a number, or twice the live workers' declared concurrency. */
+  /** Admitted jobs at most across tenants: a number, or a multiple of the live workers' declared concurrency. */
   window: number | 'workers';
+  /** With `window: 'workers'`: how many times their concurrency (default 2, see workerWindow). */
+  windowFactor?: number;
   defaults: FairDefaults;
   /** Ms of waiting that one priority level is worth (ageing). */
   agingMs: number;
@@ -326,7 +328,7 @@ export class FairQueue {
     // Declarations of workers that died lapse; they are dropped so the hash does not grow with every restart.
     const lapsed = declared.filter(([, , expires]) => expires <= now).map(([worker]) => worker);
     if (lapsed.length > 0) await this.redis.hdel(`${this.base}:capacity`, ...lapsed);
-    this.windowCache = { value: workerWindow(live), at: now };
+    this.windowCache = { value: workerWindow(live, this.opts.windowFactor), at: now };
     return this.windowCache.value;
   }
 

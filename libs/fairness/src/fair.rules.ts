@@ -61,8 +61,9 @@ export function virtualCost(weight: number): number {
 }
 
 /**
- * Admission window of a queue whose capacity is its workers' concurrency: twice what they can run at once, so workers
- * never idle while a pick is under way, and a newcomer waits behind at most one window of other tenants' jobs.
+ * Admission window of a queue whose capacity is its workers' concurrency: by default twice what they can run at once,
+ * so workers never idle while a pick is under way, and a newcomer waits behind at most one window of other tenants'
+ * jobs. Short jobs need more room (TASKS_WINDOW_FACTOR in libs/runtime).
  */
 export function workerWindow(concurrencies: number[], factor = 2): number {
   return concurrencies.reduce((a, b) => a + b, 0) * factor;

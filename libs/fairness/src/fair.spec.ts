@@ -34,6 +34,7 @@ describe('fair rules', () => {
 
   it('sizes a worker-made window at twice the live concurrency', () => {
     assert.equal(workerWindow([32, 32]), 128);
+    assert.equal(workerWindow([32, 32], 4), 256, 'or as many times as the queue asks (tasks: four)');
     assert.equal(workerWindow([]), 0);
   });
 
