@@ -70,7 +70,7 @@ export interface FairQueueOptions {
 }
 
 interface FairCommands {
-  fairEnqueue(key: string, ...args: (string | number)[]): Promise<number>;
+  fairEnqueue(key: string, ...args: (string | number)[]): Promise<[number, number]>;
   fairCycle(key: string, ...args: (string | number)[]): Promise<[string[], string]>;
   fairRemove(key: string, ...args: (string | number)[]): Promise<number>;
   fairAudit(key: string, ...args: (string | number)[]): Promise<[number, string[], string[]]>;
@@ -117,11 +117,16 @@ export class FairQueue {
     return { delay: PARK_MS };
   }
 
-  /** Puts jobs (already added to BullMQ parked) in their tenants' lanes, then runs a cycle. */
+  /**
+   * Puts jobs in their tenants' lanes (the job to add at admission, or the id of a job added to BullMQ parked), then
+   * runs a cycle if the window has room. A full window needs none: the next job to end frees a slot and cycles.
+   */
   async enqueue(entries: FairEntry[]): Promise<void> {
     if (entries.length === 0) return;
     const now = Date.now();
+    const window = await this.window();
     const trace = this.traceEnqueue();
+    let room = 0;
     try {
       for (let i = 0; i < entries.length; i += 1000) {
         const args: (string | number)[] = [];
@@ -136,12 +141,12 @@ export class FairQueue {
               : e.job;
           args.push(e.jobId, e.tenantId, score, readyAt, job ? JSON.stringify(job) : '');
         }
-        await this.redis.fairEnqueue(`${this.base}:ready`, this.base, ...args);
+        [, room] = await this.redis.fairEnqueue(`${this.base}:ready`, this.base, window, ...args);
       }
     } finally {
       trace.end();
     }
-    this.kick();
+    if (room > 0) this.kick();
   }
 
   /**

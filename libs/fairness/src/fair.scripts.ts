@@ -28,15 +28,16 @@ end
 `;
 
 /**
- * ARGV: base, then per job: id, tenant, lane score, not-before (ms, 0 = now), spec ('' when the job is in BullMQ
- * already, parked). Returns how many were put in a lane. A job already waiting keeps its place.
+ * ARGV: base, window, then per job: id, tenant, lane score, not-before (ms, 0 = now), spec ('' when the job is in
+ * BullMQ already, parked). Returns { how many were put in a lane, room left in the window (window minus admitted
+ * jobs) }. A job already waiting keeps its place.
  */
 export const ENQUEUE = `${NOW}${JOIN}
-local base = ARGV[1]
+local base, window = ARGV[1], tonumber(ARGV[2])
 local vt = tonumber(redis.call('GET', base .. ':vt') or '0')
 local n = 0
 -- A command per structure for up to 1,000 jobs at a time, rather than a handful per job.
-for s = 2, #ARGV, 5000 do
+for s = 3, #ARGV, 5000 do
   local last = math.min(#ARGV, s + 4999)
   local ids = {}
   for i = s, last, 5 do ids[#ids + 1] = ARGV[i] end
@@ -75,7 +76,7 @@ for s = 2, #ARGV, 5000 do
     join(base, tenant, vt)
   end
 end
-return n
+return { n, window - redis.call('HLEN', base .. ':owner') }
 `;
 
 /**
