@@ -25,7 +25,7 @@ import { freePort } from '@baton/runtime';
 import { dropPrefix, freshDatabase, rand, TEST_REDIS_URL } from '../test/support/harness';
 import { cpuNow, cpuPerUnit, formatCpu } from './cpu';
 import { httpClient, round, runPool, stopwatch, table } from './support';
-import { baton, CLIENTS, CONCURRENCY, N, rawBullmq, STALLED_MS, type Result } from './tasks.bench';
+import { baton, CLIENTS, CONCURRENCY, N, rawBullmq, STALLED_MS, WARMUP, type Result } from './tasks.bench';
 
 interface FloorRun {
   jobsPerSecond: number;
@@ -189,6 +189,7 @@ async function main(): Promise<void> {
     `floor bench: ${JSON.stringify({ n: N, clients: CLIENTS, concurrency: CONCURRENCY, redis: TEST_REDIS_URL })}`,
   );
   console.log('raw BullMQ, the HTTP floor, the HTTP + Postgres floors, then Baton, each on a fresh queue prefix\n');
+  await rawBullmq(false, WARMUP); // warm, as the tasks bench runs it (Baton warms up in baton(); the floors run cold)
   const raw = await rawBullmq();
   console.log(`raw BullMQ: ${N} jobs in ${round(raw.elapsedMs)} ms`);
   const http = await floor('0');
