@@ -30,9 +30,9 @@ interface Lease {
 const MAX_KEYS = 10_000;
 
 /**
- * Per-API-key rate limit on Redis, shared by every API process (rate-limiter-flexible): `perSecond` sustained, plus a
- * `burst` allowance per 10 s. A busy key's points are taken in leases (see rateLease): one Redis call serves that
- * key's next requests in this process, and a key near its limit is counted request by request.
+ * Per-API-key rate limit on Redis, shared by every API process (rate-limiter-flexible): `limit` a second sustained,
+ * plus a `burst` allowance per 10 s. A busy key's points are taken in leases (see rateLease): one Redis call serves
+ * that key's next requests in this process, and a key near its limit is counted request by request.
  */
 export class KeyRateLimiter {
   private readonly limiter: BurstyRateLimiter;
