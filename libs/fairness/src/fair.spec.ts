@@ -137,6 +137,31 @@ describe('fair dispatch (Redis)', () => {
     assert.ok(Math.abs(counts.B - 20) <= 1, `B got ${counts.B} of 40 freed slots`);
   });
 
+  it('an enqueue into a full window runs no cycle; the next job to end admits what waits', async () => {
+    const { fair, add, inFlight, admittedIds } = setup(2);
+    const [first] = await add('A', 2);
+    assert.deepEqual(await inFlight(), { A: 2 });
+    const scripted = redis as unknown as { fairCycle: (...args: unknown[]) => Promise<unknown> };
+    const cycle = scripted.fairCycle;
+    let cycles = 0;
+    scripted.fairCycle = (...args) => {
+      cycles += 1;
+      return cycle.apply(redis, args);
+    };
+    try {
+      const [waiting] = await add('A', 1);
+      assert.equal(cycles, 0, 'the window was full: the enqueue asked for no cycle');
+      assert.deepEqual(await inFlight(), { A: 2 });
+      assert.ok(!(await admittedIds()).includes(waiting));
+      fair.release(first);
+      await fair.settle();
+      assert.ok(cycles >= 1);
+      assert.ok((await admittedIds()).includes(waiting), 'the freed slot went to the job that waited');
+    } finally {
+      scripted.fairCycle = cycle;
+    }
+  });
+
   it("never passes a tenant's maxInFlight; the rest goes to others", async () => {
     const { prefix, add, inFlight } = setup(100);
     await publishTenantLimits(redis, prefix, 'A', { queues: { tasks: { maxInFlight: 7 } } });

@@ -6,7 +6,7 @@ import type { Runtime } from '@baton/runtime';
 import { KeyRateLimiter, type RateDecision } from './rate-limiter';
 import type { BatonRequest } from './request';
 
-/** The API's one limiter: the guard and the lean routes (lean.routes.ts) take from the same leases. */
+/** The API's one limiter: the guard and the lean task routes (tasks.lean.ts) take from the same leases. */
 export const keyRateLimiter = ({ config, redis }: Runtime): KeyRateLimiter =>
   new KeyRateLimiter(redis, `${config.QUEUE_PREFIX}:rl`, config.RATE_LIMIT_PER_SECOND, config.RATE_LIMIT_BURST);
 

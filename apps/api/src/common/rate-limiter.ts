@@ -74,7 +74,8 @@ export class KeyRateLimiter {
     const lease: Lease = known ?? { left: 0, until: 0, remaining: 0 };
     const asking = this.limiter.consume(keyId, points);
     // The key's other requests wait for a lease, and for the first answer of a window (which sizes the next lease);
-    // near the limit, requests of one point each go to Redis side by side.
+    // near the limit, requests of one point each go to Redis side by side. A key not known yet is never fresh, so it
+    // is remembered here.
     if (points > 1 || !fresh) {
       lease.taking = asking.catch(() => undefined);
       if (!known) this.remember(keyId, lease);
@@ -94,7 +95,6 @@ export class KeyRateLimiter {
     lease.left = points - 1; // this request takes one
     lease.remaining = Math.max(0, res.remainingPoints);
     lease.until = Date.now() + res.msBeforeNext;
-    if (!known) this.remember(keyId, lease);
     return this.passed(lease);
   }
 

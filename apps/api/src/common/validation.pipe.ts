@@ -33,12 +33,23 @@ export const DTO_VALIDATION = {
   validationError: { target: false, value: false },
 };
 
-/** Problems of `value` as the body of `dto`, as the pipe would name them: a nested body checked like a top one. */
-export function dtoProblems(dto: new () => object, value: unknown): ErrorDetail[] {
+/** `value` as an instance of `dto`, with its problems as the pipe would name them (none: valid). */
+function checkDto<T extends object>(dto: new () => T, value: unknown): { instance?: T; problems: ErrorDetail[] } {
   if (typeof value !== 'object' || value === null || Array.isArray(value)) {
-    return [{ field: 'body', message: 'must be a JSON object' }];
+    return { problems: [{ field: 'body', message: 'must be a JSON object' }] };
   }
-  return flatten(validateSync(plainToInstance(dto, value), DTO_VALIDATION));
+  const instance = plainToInstance(dto, value);
+  return { instance, problems: flatten(validateSync(instance, DTO_VALIDATION)) };
+}
+
+/** Problems of `value` as the body of `dto`, as the pipe would name them: a nested body checked like a top one. */
+export const dtoProblems = (dto: new () => object, value: unknown): ErrorDetail[] => checkDto(dto, value).problems;
+
+/** `value` as an instance of `dto`, checked as the pipe checks a body: 400 validation_failed naming every bad field. */
+export function validBody<T extends object>(dto: new () => T, value: unknown): T {
+  const { instance, problems } = checkDto(dto, value);
+  if (!instance || problems.length > 0) throw validationFailed(problems);
+  return instance;
 }
 
 export const batonValidationPipe = (): ValidationPipe =>
@@ -50,14 +61,3 @@ export const batonValidationPipe = (): ValidationPipe =>
       return validationFailed(details.length > 0 ? details : [{ field: 'body', message: 'must be a JSON object' }]);
     },
   });
-
-/** `value` as an instance of `dto`, checked as the pipe checks a body: 400 validation_failed naming every bad field. */
-export function validBody<T extends object>(dto: new () => T, value: unknown): T {
-  if (typeof value !== 'object' || value === null || Array.isArray(value)) {
-    throw validationFailed([{ field: 'body', message: 'must be a JSON object' }]);
-  }
-  const instance = plainToInstance(dto, value);
-  const details = flatten(validateSync(instance, DTO_VALIDATION));
-  if (details.length > 0) throw validationFailed(details);
-  return instance;
-}
