@@ -8,6 +8,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import IORedis, { Cluster } from 'ioredis';
+import { createRedis, whenRedisReady } from '@baton/queue';
+import { Queue } from 'bullmq';
 import { freePort, startBaton, TEST_REDIS_URL, waitFor, type Harness } from './support/harness';
 import { startReceiver } from './support/receiver';
 
@@ -146,6 +148,36 @@ describe('on a Redis Cluster of three nodes', () => {
     assert.equal(h.runtime.config.QUEUE_PREFIX, `{${h.prefix}}`);
     assert.ok(h.runtime.redis instanceof Cluster);
     assert.deepEqual(h.runtime.redisTarget.clusterNodes, rc.nodes);
+  });
+
+  test('a request-path connection caught between connect and ready waits for ready before BullMQ uses it', async () => {
+    // ioredis' cluster client is in `connect` for one round trip before `ready`; with no offline queue a command
+    // sent then fails, and BullMQ counts `connect` as ready. Boot used to race this (see whenRedisReady).
+    const client = createRedis({ url: TEST_REDIS_URL, clusterNodes: rc.nodes }, { blocking: false, name: 'e2e' });
+    client.on('error', () => undefined);
+    try {
+      const inConnect = await new Promise<{ early: Promise<unknown>; late: Promise<unknown> }>((resolve) => {
+        client.once('connect', () => {
+          assert.equal(client.status, 'connect');
+          const early = client.info('server');
+          const late = whenRedisReady(client, 5_000).then(async () => {
+            const queue = new Queue('ready-check', { connection: client, prefix: `{${h.prefix}-ready}` });
+            try {
+              await queue.waitUntilReady();
+              return await queue.getJobCounts('waiting');
+            } finally {
+              await queue.close();
+            }
+          });
+          resolve({ early, late });
+        });
+      });
+      await assert.rejects(inConnect.early, /Cluster isn't ready/);
+      assert.deepEqual(await inConnect.late, { waiting: 0 });
+      assert.equal(client.status, 'ready');
+    } finally {
+      client.disconnect();
+    }
   });
 
   test('a task runs, its webhook arrives, and a running task is cancelled over pub/sub', async () => {

@@ -19,7 +19,7 @@ import {
   type PrismaClient,
 } from '@baton/db';
 import { createLogger, stopTracing, type Logger } from '@baton/observability';
-import { createRedis, JobProducer, type RedisClient, type RedisTarget } from '@baton/queue';
+import { createRedis, JobProducer, whenRedisReady, type RedisClient, type RedisTarget } from '@baton/queue';
 import { BatchQueue, BatchService } from '@baton/batches';
 import { describeFairQueue, FairQueue, type FairQueueName, type FairQueueStats } from '@baton/fairness';
 import { InferenceQueue, InferenceService, InferenceSummaries, ModelRegistry } from '@baton/inference';
@@ -89,6 +89,9 @@ export interface RuntimeOptions {
   logger?: Logger;
 }
 
+/** How long a boot waits for a Redis Cluster's request-path connections before going on without them. */
+const CLUSTER_READY_CAP_MS = 5_000;
+
 export async function createRuntime(config: Config, opts: RuntimeOptions): Promise<Runtime> {
   const log = opts.logger ?? createLogger({ level: config.LOG_LEVEL, name: opts.name });
   const infoLine = (msg: string, extra?: object): void => log.warn(extra ?? {}, msg);
@@ -122,6 +125,14 @@ export async function createRuntime(config: Config, opts: RuntimeOptions): Promi
   redis.on('error', () => undefined); // surfaced by /readyz and 503s, not as crashes
   const producerConnection = createRedis(redisTarget, { blocking: false, name: `${opts.name}:producer` });
   producerConnection.on('error', () => undefined);
+  // BullMQ builds its queues on these connections and asks each for INFO at once; see whenRedisReady for why a
+  // cluster needs the wait. A lone server's connections are already waited for by BullMQ itself.
+  if (clusterNodes.length > 0) {
+    await Promise.all([
+      whenRedisReady(redis, CLUSTER_READY_CAP_MS),
+      whenRedisReady(producerConnection, CLUSTER_READY_CAP_MS),
+    ]);
+  }
   const producer = new JobProducer(producerConnection, config.QUEUE_PREFIX);
   const access = new AccessStore(prisma);
   await access.ensureSystemTenant();
