@@ -151,16 +151,21 @@ describe('on a Redis Cluster of three nodes', () => {
   });
 
   test('a request-path connection caught between connect and ready waits for ready before BullMQ uses it', async () => {
-    // ioredis' cluster client is in `connect` for one round trip before `ready`; with no offline queue a command
-    // sent then fails, and BullMQ counts `connect` as ready. Boot used to race this (see whenRedisReady).
+    // ioredis' cluster client spends a round trip (its ready check) in `connect` before `ready`; with no offline
+    // queue a command sent then fails, and BullMQ counts `connect` as ready. A ready check that fails (a node's own
+    // connection not up yet) sends the client round again. Boot used to race this (see whenRedisReady).
     const client = createRedis({ url: TEST_REDIS_URL, clusterNodes: rc.nodes }, { blocking: false, name: 'e2e' });
     client.on('error', () => undefined);
+    let timer: NodeJS.Timeout | undefined;
     try {
-      const inConnect = await new Promise<{ early: Promise<unknown>; late: Promise<unknown> }>((resolve) => {
-        client.once('connect', () => {
-          assert.equal(client.status, 'connect');
+      const inConnect = await new Promise<{ early: Promise<unknown>; late: Promise<unknown> }>((resolve, reject) => {
+        timer = setTimeout(() => reject(new Error('the client was never seen in connect')), 20_000);
+        const onConnect = (): void => {
+          // The event comes a tick after the status changed: a round whose ready check already failed is skipped.
+          if (client.status !== 'connect') return;
+          client.off('connect', onConnect);
           const early = client.info('server');
-          const late = whenRedisReady(client, 5_000).then(async () => {
+          const late = whenRedisReady(client, 10_000).then(async () => {
             const queue = new Queue('ready-check', { connection: client, prefix: `{${h.prefix}-ready}` });
             try {
               await queue.waitUntilReady();
@@ -170,12 +175,14 @@ describe('on a Redis Cluster of three nodes', () => {
             }
           });
           resolve({ early, late });
-        });
+        };
+        client.on('connect', onConnect);
       });
       await assert.rejects(inConnect.early, /Cluster isn't ready/);
       assert.deepEqual(await inConnect.late, { waiting: 0 });
       assert.equal(client.status, 'ready');
     } finally {
+      clearTimeout(timer);
       client.disconnect();
     }
   });

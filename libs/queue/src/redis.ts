@@ -64,9 +64,11 @@ function seedNode(entry: string): Pick<RedisOptions, 'username' | 'password' | '
  * Resolves once `client` is ready for commands, or after `capMs` (whatever its state then: a Redis that is away is
  * reported by /readyz and 503s, not by a boot that hangs).
  *
- * A Redis Cluster client passes through `connect` before `ready`, and on a connection with no offline queue every
- * command sent in between fails with "Cluster isn't ready". BullMQ counts `connect` as ready for a cluster, so a
- * Queue built in that window fails its first `INFO`. Wait for the real `ready` before building queues on it.
+ * A Redis Cluster client passes through `connect` before `ready` (one round trip, its ready check), and on a
+ * connection with no offline queue every command sent in between fails with "Cluster isn't ready". The ready check
+ * itself fails when the node it goes to is not connected yet, and the client goes round again after a delay. BullMQ
+ * counts `connect` as ready for a cluster, so a Queue built in that window fails its first `INFO`. Wait for the real
+ * `ready` before building queues on it.
  */
 export async function whenRedisReady(client: RedisClient, capMs: number): Promise<void> {
   if (client.status === 'ready') return;

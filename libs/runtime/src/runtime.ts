@@ -90,7 +90,7 @@ export interface RuntimeOptions {
 }
 
 /** How long a boot waits for a Redis Cluster's request-path connections before going on without them. */
-const CLUSTER_READY_CAP_MS = 5_000;
+const CLUSTER_READY_CAP_MS = 10_000;
 
 export async function createRuntime(config: Config, opts: RuntimeOptions): Promise<Runtime> {
   const log = opts.logger ?? createLogger({ level: config.LOG_LEVEL, name: opts.name });
