@@ -15,7 +15,7 @@ import type { BatonRequest } from '../common/request';
 import { validBody } from '../common/validation.pipe';
 import { NotificationServiceProvider } from '../notifications/notification-service.provider';
 import { TaskServiceProvider } from './task-service.provider';
-import { CreateTaskDto, type TaskDto } from './tasks.dto';
+import { CreateTaskDto, quickTaskBody, type TaskDto } from './tasks.dto';
 
 /** POST /v1/tasks's work, after the edge: the task created under the reserved id, its webhook secret shown once. */
 export async function submitTask(
@@ -62,7 +62,14 @@ export function leanTaskRoutes(app: NestFastifyApplication, runtime: Runtime): R
       await backpressure.check(QUEUES.tasks);
       void reply.code(202); // a replay sets its first answer's status instead
       const answer = await runIdempotent(runtime, { kind: 'task', redact: ['webhookSecret'] }, req, reply, 202, () =>
-        submitTask(tasks, notifications, caller, validBody(CreateTaskDto, req.body), req.reservedId!, String(req.id)),
+        submitTask(
+          tasks,
+          notifications,
+          caller,
+          quickTaskBody(req.body) ?? validBody(CreateTaskDto, req.body),
+          req.reservedId!,
+          String(req.id),
+        ),
       );
       return reply.send(answer);
     } catch (error) {
