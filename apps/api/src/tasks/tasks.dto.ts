@@ -4,6 +4,14 @@ import type { CreateTaskInput } from '@baton/tasks';
 
 const WEEK_MS = 7 * 24 * 3600 * 1000;
 const YEAR_MS = 366 * 24 * 3600 * 1000;
+const HANDLER_MAX_LENGTH = 64;
+/** The integer fields' bounds, read by the decorators, the OpenAPI document and quickTaskBody alike. */
+const BOUNDS = {
+  priority: [1, 10],
+  delayMs: [0, YEAR_MS],
+  maxAttempts: [1, 20],
+  timeoutMs: [1, WEEK_MS],
+} as const;
 
 export class CreateTaskDto implements CreateTaskInput {
   @ApiProperty({
@@ -11,7 +19,7 @@ export class CreateTaskDto implements CreateTaskInput {
     example: 'sleep',
   })
   @IsString()
-  @Length(1, 64)
+  @Length(1, HANDLER_MAX_LENGTH)
   handler!: string;
 
   @ApiPropertyOptional({ description: 'Handler input (any JSON)', example: { ms: 1000 } })
@@ -19,11 +27,16 @@ export class CreateTaskDto implements CreateTaskInput {
   @IsDefined()
   payload?: unknown;
 
-  @ApiPropertyOptional({ minimum: 1, maximum: 10, default: 5, description: '1 high … 10 low' })
+  @ApiPropertyOptional({
+    minimum: BOUNDS.priority[0],
+    maximum: BOUNDS.priority[1],
+    default: 5,
+    description: '1 high … 10 low',
+  })
   @IsOptional()
   @IsInt()
-  @Min(1)
-  @Max(10)
+  @Min(BOUNDS.priority[0])
+  @Max(BOUNDS.priority[1])
   priority?: number;
 
   @ApiPropertyOptional({ format: 'date-time', description: 'Run no earlier than this (UTC); not with delayMs' })
@@ -31,29 +44,33 @@ export class CreateTaskDto implements CreateTaskInput {
   @IsISO8601({ strict: true })
   runAt?: string;
 
-  @ApiPropertyOptional({ minimum: 0, maximum: YEAR_MS, description: 'Run after this many ms; not with runAt' })
+  @ApiPropertyOptional({
+    minimum: BOUNDS.delayMs[0],
+    maximum: BOUNDS.delayMs[1],
+    description: 'Run after this many ms; not with runAt',
+  })
   @IsOptional()
   @IsInt()
-  @Min(0)
-  @Max(YEAR_MS)
+  @Min(BOUNDS.delayMs[0])
+  @Max(BOUNDS.delayMs[1])
   delayMs?: number;
 
-  @ApiPropertyOptional({ minimum: 1, maximum: 20, default: 3 })
+  @ApiPropertyOptional({ minimum: BOUNDS.maxAttempts[0], maximum: BOUNDS.maxAttempts[1], default: 3 })
   @IsOptional()
   @IsInt()
-  @Min(1)
-  @Max(20)
+  @Min(BOUNDS.maxAttempts[0])
+  @Max(BOUNDS.maxAttempts[1])
   maxAttempts?: number;
 
   @ApiPropertyOptional({
-    minimum: 1,
-    maximum: WEEK_MS,
+    minimum: BOUNDS.timeoutMs[0],
+    maximum: BOUNDS.timeoutMs[1],
     description: 'Each attempt is aborted after this many ms and retried',
   })
   @IsOptional()
   @IsInt()
-  @Min(1)
-  @Max(WEEK_MS)
+  @Min(BOUNDS.timeoutMs[0])
+  @Max(BOUNDS.timeoutMs[1])
   timeoutMs?: number;
 
   @ApiPropertyOptional({
@@ -106,13 +123,8 @@ export class TaskDto {
   webhookSecret?: string;
 }
 
-/** The integer fields a body may carry and still take quickTaskBody's path, with their bounds (as on the DTO). */
-const QUICK_INTEGERS = new Map<string, readonly [number, number]>([
-  ['priority', [1, 10]],
-  ['delayMs', [0, YEAR_MS]],
-  ['maxAttempts', [1, 20]],
-  ['timeoutMs', [1, WEEK_MS]],
-]);
+/** The integer fields a body may carry and still take quickTaskBody's path (a Map: no inherited keys). */
+const QUICK_INTEGERS = new Map<string, readonly [number, number]>(Object.entries(BOUNDS));
 
 /**
  * A `POST /v1/tasks` body that is plainly valid, as the DTO it would become, without class-validator: a handler name
@@ -125,8 +137,8 @@ export function quickTaskBody(body: unknown): CreateTaskDto | undefined {
   if (typeof body !== 'object' || body === null || Array.isArray(body)) return undefined;
   const fields = body as Record<string, unknown>;
   const { handler } = fields;
-  // class-validator's Length counts a surrogate pair as one character: 1–64 UTF-16 units is 1–64 for it too.
-  if (typeof handler !== 'string' || handler.length === 0 || handler.length > 64) return undefined;
+  // class-validator's Length counts a surrogate pair as one character: 1–64 UTF-16 units are 1–64 for it too.
+  if (typeof handler !== 'string' || handler.length === 0 || handler.length > HANDLER_MAX_LENGTH) return undefined;
   for (const key of Object.keys(fields)) {
     if (key === 'handler' || key === 'payload') continue;
     const bounds = QUICK_INTEGERS.get(key);
