@@ -211,7 +211,6 @@ export async function createRuntime(config: Config, opts: RuntimeOptions): Promi
     ],
     cancelChannel,
     async close() {
-      await tasks.settle();
       await Promise.all(Object.values(fair).map((f) => f.stop()));
       await scheduleQueue.close().catch(() => undefined);
       await producer.close().catch(() => undefined);

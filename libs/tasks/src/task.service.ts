@@ -3,9 +3,9 @@ import type { Logger } from '@baton/observability';
 import type { TaskQueue } from './task.queue';
 import { planTask, type HandlerRegistry, type TaskDefaults } from './task.rules';
 import type { TaskLogLine, TaskStore } from './task.store';
-import { toTaskView, type CreateTaskInput, type TaskRecord, type TaskView } from './task.types';
+import { toTaskView, type CreateTaskInput, type TaskView } from './task.types';
 
-/** How long a cancel waits for its signal to go out, and shutdown for the enqueues still under way. */
+/** Past this, the request answers anyway: the task is stored, and the reconciler enqueues it. */
 const ENQUEUE_TIMEOUT_MS = 2_000;
 
 export interface CancelSignal {
@@ -14,9 +14,6 @@ export interface CancelSignal {
 
 /** The task use cases the API calls. `tenantId` null means an admin acting across tenants. */
 export class TaskService {
-  /** Enqueues of committed tasks still under way: shutdown waits for them (settle). */
-  private readonly enqueuing = new Set<Promise<void>>();
-
   constructor(
     private readonly store: TaskStore,
     private readonly queue: TaskQueue,
@@ -27,9 +24,8 @@ export class TaskService {
   ) {}
 
   /**
-   * Stores the task, then enqueues it. The answer waits for the commit only: once Postgres holds the task it is
-   * accepted, and its enqueue goes on after the answer. If that fails (Redis away, a crash), the reconciler enqueues it
-   * later. Measured in `npm run bench`: the client's wait for the enqueue's round trip bounded the rate of 32 clients.
+   * Stores the task, then enqueues it. Postgres first: if enqueueing fails (Redis away, a crash), the task is still
+   * accepted and the reconciler enqueues it later.
    */
   async create(
     tenantId: string,
@@ -45,27 +41,17 @@ export class TaskService {
       handlers: this.handlers,
     });
     const { task, created } = await this.store.create(planned);
-    if (created || task.status === 'queued') this.enqueueCommitted(task);
-    return toTaskView(task);
-  }
-
-  /** Waits (at most `capMs`) for the enqueues still under way: at shutdown, after the last request is answered. */
-  async settle(capMs = ENQUEUE_TIMEOUT_MS): Promise<void> {
-    if (this.enqueuing.size === 0) return;
-    await withTimeout(Promise.all(this.enqueuing), capMs, 'enqueue').catch(() => undefined);
-  }
-
-  private enqueueCommitted(task: TaskRecord): void {
-    const enqueued = this.queue
-      .enqueueOne(task)
-      .catch((error: unknown) =>
+    if (created || task.status === 'queued') {
+      try {
+        await withTimeout(this.queue.enqueueOne(task), ENQUEUE_TIMEOUT_MS, 'enqueue');
+      } catch (error) {
         this.log.warn(
-          { taskId: task.id, tenantId: task.tenantId, err: error },
+          { taskId: task.id, tenantId, err: error },
           'task stored but not enqueued; the reconciler will enqueue it',
-        ),
-      )
-      .finally(() => this.enqueuing.delete(enqueued));
-    this.enqueuing.add(enqueued);
+        );
+      }
+    }
+    return toTaskView(task);
   }
 
   async get(id: string, tenantId: string | null): Promise<TaskView> {
