@@ -25,7 +25,8 @@ export async function inThisProcess(env: Record<string, string>): Promise<Deploy
 /** The API and the worker as separate processes, from the built apps, as `npm run start:api` / `start:worker` run. */
 export async function asProcesses(
   settings: Record<string, string>,
-  opts: { worker?: boolean } = {},
+  /** `root`: the checkout whose built apps run (default: this one), to compare two builds (bench:compare). */
+  opts: { worker?: boolean; root?: string } = {},
 ): Promise<Deployment> {
   const db = await freshDatabase();
   const prefix = `bench_baton_${rand(4)}`;
@@ -45,7 +46,11 @@ export async function asProcesses(
   const pids: Record<string, number> = {};
   const start = (main: string) => {
     const flags = process.env.BENCH_CHILD_FLAGS ? process.env.BENCH_CHILD_FLAGS.split(' ') : [];
-    const child = spawn(process.execPath, [...flags, main], { env, stdio: ['ignore', 'ignore', 'inherit'] });
+    const child = spawn(process.execPath, [...flags, main], {
+      cwd: opts.root,
+      env,
+      stdio: ['ignore', 'ignore', 'inherit'],
+    });
     children.push(child);
     pids[main.split('/')[2]] = child.pid!;
     return child;

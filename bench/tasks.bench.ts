@@ -37,7 +37,7 @@ export const CONCURRENCY = intFromEnv('BENCH_CONCURRENCY', 32);
 const ROUNDS = intFromEnv('BENCH_ROUNDS', 3);
 /** Jobs and tasks run before any clock starts, raw BullMQ's once and each Baton deployment's: both measured warm. */
 export const WARMUP = Math.min(2000, Math.ceil(N / 10));
-const BATON_ENV = {
+export const BATON_ENV = {
   TASK_CONCURRENCY: String(CONCURRENCY),
   // Limits are correct behaviour, but here they would measure the limit instead of the service.
   RATE_LIMIT_PER_SECOND: '1000000',
