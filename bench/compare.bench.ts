@@ -2,35 +2,24 @@
 //
 // On this shared machine the rate moves by 10-30% from one minute to the next, more than most changes are worth, so a
 // run of each says little. This deploys A and B in turns (A B, B A, A B, ...), each an API process and a worker
-// process as `start:api` / `start:worker` run them, on a fresh database and queue prefix. Each deployment gets a
-// warm-up of 0.4 x BENCH_N no-op tasks, then BENCH_N more on the clock, posted by BENCH_CLIENTS clients, until Postgres
-// holds them all as succeeded. Printed: each deployment's tasks/s and CPU ms per task by part, each side's medians,
+// process as `start:api` / `start:worker` run them, on a fresh database and queue prefix. Each is the tasks bench's
+// Baton run (tasks.bench baton()): a warm-up of 0.4 x BENCH_N no-op tasks, then BENCH_N more on the clock, posted by
+// BENCH_CLIENTS clients, until Postgres holds them all as succeeded. Printed: each deployment's tasks/s and CPU ms per task by part, each side's medians,
 // and in how many pairs B was faster.
 // Settings: COMPARE_A_ROOT / COMPARE_B_ROOT (a checkout with its apps built, e.g. a `git worktree`; default this one),
 // COMPARE_A_ENV / COMPARE_B_ENV (Baton settings as JSON, e.g. '{"FAIR_QUEUES":"none"}'), COMPARE_PAIRS (default 4),
 // BENCH_N (default 10000), BENCH_CLIENTS (default 32). The settings tasks.bench gives Baton apply to both.
-import { Client } from 'pg';
-import IORedis from 'ioredis';
-import { TEST_REDIS_URL } from '../test/support/harness';
-import { cpuNow, cpuPerUnit, type CpuParts } from './cpu';
-import { asProcesses, tenantKey } from './deployment';
-import { httpClient, intFromEnv, pollUntil, round, runPool, stopwatch, table } from './support';
-import { BATON_ENV, STALLED_MS } from './tasks.bench';
+import { intFromEnv, percentile, round, table } from './support';
+import { baton, type Result } from './tasks.bench';
 
 const N = intFromEnv('BENCH_N', 10_000);
 const WARMUP = Math.ceil(N * 0.4);
-const CLIENTS = intFromEnv('BENCH_CLIENTS', 32);
 const PAIRS = intFromEnv('COMPARE_PAIRS', 4);
 
 interface Side {
   name: 'A' | 'B';
   root?: string;
   env: Record<string, string>;
-}
-
-interface Measured {
-  tasksPerSecond: number;
-  cpuMs: CpuParts;
 }
 
 function side(name: 'A' | 'B'): Side {
@@ -45,52 +34,7 @@ function side(name: 'A' | 'B'): Side {
   return { name, root: process.env[`COMPARE_${name}_ROOT`] || undefined, env };
 }
 
-/** One deployment of a side: warmed up, then N tasks on the clock, from the first POST to the last success. */
-async function measure(s: Side): Promise<Measured> {
-  const d = await asProcesses({ ...BATON_ENV, ...s.env }, { root: s.root });
-  const client = httpClient(d.url, CLIENTS);
-  const pg = new Client({ connectionString: d.databaseUrl });
-  const redis = new IORedis(TEST_REDIS_URL);
-  try {
-    await pg.connect();
-    const auth = { authorization: `Bearer ${await tenantKey(d)}` };
-    const post = async (i: number) => {
-      const reply = await client.post('/v1/tasks', { handler: 'noop', payload: { i } }, auth);
-      if (reply.status !== 202) throw new Error(`POST /v1/tasks answered ${reply.status}: ${reply.body.slice(0, 300)}`);
-    };
-    const succeeded = async () =>
-      (await pg.query<{ n: number }>(`SELECT count(*)::int AS n FROM tasks WHERE status = 'succeeded'`)).rows[0].n;
-    const allSucceeded = async (n: number) => {
-      let done = 0;
-      await pollUntil(async () => (done = await succeeded()) >= n, {
-        everyMs: 100,
-        stalledMs: STALLED_MS,
-        progress: () => done,
-        what: `side ${s.name}'s tasks to succeed`,
-      });
-    };
-    await runPool(CLIENTS, WARMUP, post);
-    await allSucceeded(WARMUP);
-    const parts = { self: 'bench', pids: d.pids?.(), redis, postgres: true };
-    const before = await cpuNow(parts);
-    const clock = stopwatch();
-    await runPool(CLIENTS, N, (i) => post(WARMUP + i));
-    await allSucceeded(WARMUP + N);
-    const ms = clock();
-    return { tasksPerSecond: (N / ms) * 1000, cpuMs: cpuPerUnit(before, await cpuNow(parts), N) };
-  } finally {
-    client.close();
-    redis.disconnect();
-    await pg.end().catch(() => undefined);
-    await d.close();
-  }
-}
-
-const median = (xs: number[]): number => {
-  const s = [...xs].sort((a, b) => a - b);
-  const mid = Math.floor(s.length / 2);
-  return s.length % 2 ? s[mid] : (s[mid - 1] + s[mid]) / 2;
-};
+const median = (xs: number[]): number => percentile(xs, 0.5);
 
 async function main(): Promise<void> {
   const a = side('A');
@@ -98,22 +42,23 @@ async function main(): Promise<void> {
   const describe = (s: Side) => `${s.root ?? 'this checkout'} ${JSON.stringify(s.env)}`;
   console.log(`compare: A = ${describe(a)}; B = ${describe(b)}`);
   console.log(`${PAIRS} pairs in turns; each deployment: ${WARMUP} tasks to warm up, then ${N} on the clock\n`);
-  const results: Record<'A' | 'B', Measured[]> = { A: [], B: [] };
+  const results: Record<'A' | 'B', Result[]> = { A: [], B: [] };
   let bFaster = 0;
   for (let pair = 0; pair < PAIRS; pair++) {
     const order = pair % 2 === 0 ? [a, b] : [b, a];
     for (const s of order) {
-      const m = await measure(s);
+      // The tasks bench's own Baton run: warmed up, then N tasks on the clock, every one checked in Postgres.
+      const m = await baton({ n: N, warmup: WARMUP, settings: s.env, root: s.root });
       results[s.name].push(m);
       const cpu = Object.entries(m.cpuMs)
         .map(([k, v]) => `${k} ${v}`)
         .join(', ');
-      console.log(`pair ${pair + 1} ${s.name}: ${round(m.tasksPerSecond)} tasks/s; CPU ms per task: ${cpu}`);
+      console.log(`pair ${pair + 1} ${s.name}: ${round(m.jobsPerSecond)} tasks/s; CPU ms per task: ${cpu}`);
     }
-    if (results.B[pair].tasksPerSecond > results.A[pair].tasksPerSecond) bFaster++;
+    if (results.B[pair].jobsPerSecond > results.A[pair].jobsPerSecond) bFaster++;
   }
   const parts = Object.keys(results.A[0].cpuMs);
-  const row = (label: string, pick: (m: Measured) => number) => {
+  const row = (label: string, pick: (m: Result) => number) => {
     const [ma, mb] = [median(results.A.map(pick)), median(results.B.map(pick))];
     return [label, round(ma), round(mb), round(mb / ma)];
   };
@@ -122,7 +67,7 @@ async function main(): Promise<void> {
       table(
         ['median', 'A', 'B', 'B / A'],
         [
-          row('tasks/s', (m) => m.tasksPerSecond),
+          row('tasks/s', (m) => m.jobsPerSecond),
           ...parts.map((p) => row(`CPU ms per task: ${p}`, (m) => m.cpuMs[p] ?? Number.NaN)),
         ],
       ),

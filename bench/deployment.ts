@@ -45,7 +45,7 @@ export async function asProcesses(
   const children: ChildProcess[] = [];
   const pids: Record<string, number> = {};
   const start = (main: string) => {
-    const flags = process.env.BENCH_CHILD_FLAGS ? process.env.BENCH_CHILD_FLAGS.split(' ') : [];
+    const flags = (process.env.BENCH_CHILD_FLAGS ?? '').split(' ').filter(Boolean); // node takes '' as a script
     const child = spawn(process.execPath, [...flags, main], {
       cwd: opts.root,
       env,

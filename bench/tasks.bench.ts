@@ -10,7 +10,8 @@
 // Prints jobs/s, submit and enqueue-to-start latency (p50/p99) for both, and the ratio b/a (target: at least 0.25).
 // The pair runs BENCH_ROUNDS times (default 3), alternating, with one more raw run after the last Baton run: each
 // round's ratio sets Baton against the mean of the raw runs before and after it, and the figures are the median
-// round's (by ratio). Both run warm: raw BullMQ after a discarded warm-up in this process, each Baton deployment after warm-up tasks of its own.
+// round's (by ratio). Both run warm: raw BullMQ after a discarded warm-up in this process, each Baton deployment after
+// warm-up tasks of its own.
 // Settings: BENCH_N (default 20000), BENCH_CONCURRENCY (worker concurrency of both, default 32), BENCH_CLIENTS
 // (default 32), DATABASE_POOL_SIZE (passed to Baton when set). Exits non-zero only when something failed.
 import IORedis, { type Redis } from 'ioredis';
@@ -38,7 +39,7 @@ export const CONCURRENCY = intFromEnv('BENCH_CONCURRENCY', 32);
 const ROUNDS = intFromEnv('BENCH_ROUNDS', 3);
 /** Jobs and tasks run before any clock starts, raw BullMQ's once and each Baton deployment's: both measured warm. */
 export const WARMUP = Math.min(2000, Math.ceil(N / 10));
-export const BATON_ENV = {
+const BATON_ENV = {
   TASK_CONCURRENCY: String(CONCURRENCY),
   // Limits are correct behaviour, but here they would measure the limit instead of the service.
   RATE_LIMIT_PER_SECOND: '1000000',
@@ -142,9 +143,25 @@ export async function rawBullmq(withBatonOptions = false, n = N): Promise<Result
   }
 }
 
+/** How baton() deploys and loads Baton: the defaults are this bench's; bench:compare sets its own. */
+export interface BatonRun {
+  /** Tasks on the clock (default N) and before it (default WARMUP). */
+  n?: number;
+  warmup?: number;
+  /** Settings over BATON_ENV's. */
+  settings?: Record<string, string>;
+  /** The checkout whose built apps run (processes layout only; default this one). */
+  root?: string;
+}
+
 /** (b) The same work through the API and the worker: Postgres first, then BullMQ, and the row updated twice per run. */
-export async function baton(): Promise<Result & { succeededRows: number; otherRows: Record<string, number> }> {
-  const h = LAYOUT === 'single' ? await inThisProcess(BATON_ENV) : await asProcesses(BATON_ENV);
+export async function baton(
+  run: BatonRun = {},
+): Promise<Result & { succeededRows: number; otherRows: Record<string, number> }> {
+  const { n = N, warmup = WARMUP, root } = run;
+  const env = { ...BATON_ENV, ...run.settings };
+  if (LAYOUT === 'single' && root) throw new Error('another checkout runs only as processes (BENCH_LAYOUT=processes)');
+  const h = LAYOUT === 'single' ? await inThisProcess(env) : await asProcesses(env, { root });
   const client = httpClient(h.url, CLIENTS);
   // Progress is polled on a connection of our own, so the bench does not take connections from the service's pool.
   const pg = new Client({ connectionString: h.databaseUrl });
@@ -158,14 +175,14 @@ export async function baton(): Promise<Result & { succeededRows: number; otherRo
       if (reply.status !== 202) throw new Error(`POST /v1/tasks answered ${reply.status}: ${reply.body.slice(0, 500)}`);
     };
     // Warm-up, before the clock, as raw BullMQ gets one: the fresh API and worker processes compile their hot paths.
-    await runPool(CLIENTS, WARMUP, post);
+    await runPool(CLIENTS, warmup, post);
     await pollUntil(
       async () =>
         (await pg.query<{ n: number }>(`SELECT count(*)::int AS n FROM tasks WHERE status = 'succeeded'`)).rows[0].n >=
-        WARMUP,
+        warmup,
       { everyMs: 50, stalledMs: STALLED_MS, progress: () => 0, what: 'the warm-up tasks to succeed' },
     );
-    const submitMs = new Float64Array(N);
+    const submitMs = new Float64Array(n);
     // The bench process holds the clients (and, with BENCH_LAYOUT=single, the API and the worker too).
     const cpuParts = { self: LAYOUT === 'single' ? 'bench+baton' : 'bench', pids: h.pids?.(), redis, postgres: true };
     const cpuBefore = await cpuNow(cpuParts);
@@ -173,9 +190,9 @@ export async function baton(): Promise<Result & { succeededRows: number; otherRo
     // The measured tasks are those created from here on (created_at is Postgres' clock, on this machine).
     const measuredFrom = new Date(startedAt);
     const clock = stopwatch();
-    await runPool(CLIENTS, N, async (i) => {
+    await runPool(CLIENTS, n, async (i) => {
       const t = stopwatch();
-      await post(i);
+      await post(warmup + i);
       submitMs[i] = t();
     });
 
@@ -193,12 +210,12 @@ export async function baton(): Promise<Result & { succeededRows: number; otherRo
         );
         succeeded = rows[0].ok;
         failed = rows[0].bad;
-        return succeeded + failed >= N;
+        return succeeded + failed >= n;
       },
       { everyMs: 250, stalledMs: STALLED_MS, progress: () => succeeded + failed, what: 'Baton tasks to succeed' },
     );
     const polledMs = clock();
-    const cpuMs = cpuPerUnit(cpuBefore, await cpuNow(cpuParts), N);
+    const cpuMs = cpuPerUnit(cpuBefore, await cpuNow(cpuParts), n);
 
     // The figures come from the rows themselves, through the service's own client, now that the run is over.
     // created_at is the insert (before the enqueue), started_at the worker's claim: both Postgres' now(), one clock.
@@ -219,15 +236,15 @@ export async function baton(): Promise<Result & { succeededRows: number; otherRo
     );
     const succeededRows = byStatus.find((r) => r.status === 'succeeded')?.n ?? 0;
     const otherRows = Object.fromEntries(byStatus.filter((r) => r.status !== 'succeeded').map((r) => [r.status, r.n]));
-    if (succeededRows !== N) {
+    if (succeededRows !== n) {
       throw new Error(
-        `Postgres holds ${succeededRows} succeeded tasks, expected ${N} (others: ${JSON.stringify(otherRows)})`,
+        `Postgres holds ${succeededRows} succeeded tasks, expected ${n} (others: ${JSON.stringify(otherRows)})`,
       );
     }
     // The last finished_at is when the work ended; the poll only notices it up to 100 ms (and a query) later.
     const elapsedMs = stats.lastFinished ? Math.min(polledMs, stats.lastFinished.getTime() - startedAt) : polledMs;
     return {
-      jobsPerSecond: (N / elapsedMs) * 1000,
+      jobsPerSecond: (n / elapsedMs) * 1000,
       elapsedMs,
       submitMs: summarize(submitMs),
       enqueueToStartMs: { p50: stats.p50, p99: stats.p99, max: stats.max, count: stats.count },
