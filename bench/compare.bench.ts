@@ -7,9 +7,11 @@
 // BENCH_CLIENTS clients, until Postgres holds them all as succeeded. Printed: each deployment's tasks/s and CPU ms per task by part, each side's medians,
 // and in how many pairs B was faster.
 // Settings: COMPARE_A_ROOT / COMPARE_B_ROOT (a checkout with its apps built, e.g. a `git worktree`; default this one),
-// COMPARE_A_ENV / COMPARE_B_ENV (Baton settings as JSON, e.g. '{"FAIR_QUEUES":"none"}'), COMPARE_PAIRS (default 4),
+// COMPARE_A_ENV / COMPARE_B_ENV (Baton settings as JSON, e.g. '{"FAIR_QUEUES":"none"}'), COMPARE_A_FLAGS /
+// COMPARE_B_FLAGS (node flags for that side's processes, e.g. '--single-threaded'; default BENCH_CHILD_FLAGS), COMPARE_PAIRS (default 4),
 // BENCH_N (default 10000), BENCH_CLIENTS (default 32). The settings tasks.bench gives Baton apply to both.
 import { intFromEnv, percentile, round, table } from './support';
+import { childFlags } from './deployment';
 import { baton, type Result } from './tasks.bench';
 
 const N = intFromEnv('BENCH_N', 10_000);
@@ -20,6 +22,7 @@ interface Side {
   name: 'A' | 'B';
   root?: string;
   env: Record<string, string>;
+  flags?: string[];
 }
 
 function side(name: 'A' | 'B'): Side {
@@ -31,7 +34,13 @@ function side(name: 'A' | 'B'): Side {
       throw new Error(`COMPARE_${name}_ENV must be a JSON object of settings, such as {"FAIR_QUEUES":"none"}`);
     env = Object.fromEntries(Object.entries(parsed).map(([k, v]) => [k, String(v)]));
   }
-  return { name, root: process.env[`COMPARE_${name}_ROOT`] || undefined, env };
+  const flags = process.env[`COMPARE_${name}_FLAGS`];
+  return {
+    name,
+    root: process.env[`COMPARE_${name}_ROOT`] || undefined,
+    env,
+    flags: flags ? childFlags(flags) : undefined,
+  };
 }
 
 const median = (xs: number[]): number => percentile(xs, 0.5);
@@ -39,7 +48,7 @@ const median = (xs: number[]): number => percentile(xs, 0.5);
 async function main(): Promise<void> {
   const a = side('A');
   const b = side('B');
-  const describe = (s: Side) => `${s.root ?? 'this checkout'} ${JSON.stringify(s.env)}`;
+  const describe = (s: Side) => `${s.root ?? 'this checkout'} ${JSON.stringify(s.env)} ${s.flags?.join(' ') ?? ''}`;
   console.log(`compare: A = ${describe(a)}; B = ${describe(b)}`);
   console.log(`${PAIRS} pairs in turns; each deployment: ${WARMUP} tasks to warm up, then ${N} on the clock\n`);
   const results: Record<'A' | 'B', Result[]> = { A: [], B: [] };
@@ -48,7 +57,7 @@ async function main(): Promise<void> {
     const order = pair % 2 === 0 ? [a, b] : [b, a];
     for (const s of order) {
       // The tasks bench's own Baton run: warmed up, then N tasks on the clock, every one checked in Postgres.
-      const m = await baton({ n: N, warmup: WARMUP, settings: s.env, root: s.root });
+      const m = await baton({ n: N, warmup: WARMUP, settings: s.env, root: s.root, flags: s.flags });
       results[s.name].push(m);
       const cpu = Object.entries(m.cpuMs)
         .map(([k, v]) => `${k} ${v}`)

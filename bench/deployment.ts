@@ -25,8 +25,11 @@ export async function inThisProcess(env: Record<string, string>): Promise<Deploy
 /** The API and the worker as separate processes, from the built apps, as `npm run start:api` / `start:worker` run. */
 export async function asProcesses(
   settings: Record<string, string>,
-  /** `root`: the checkout whose built apps run (default: this one), to compare two builds (bench:compare). */
-  opts: { worker?: boolean; root?: string } = {},
+  /**
+   * `root`: the checkout whose built apps run (default: this one), to compare two builds (bench:compare). `flags`: node
+   * flags for both processes (default: BENCH_CHILD_FLAGS, split on spaces).
+   */
+  opts: { worker?: boolean; root?: string; flags?: string[] } = {},
 ): Promise<Deployment> {
   const db = await freshDatabase();
   const prefix = `bench_baton_${rand(4)}`;
@@ -45,7 +48,7 @@ export async function asProcesses(
   const children: ChildProcess[] = [];
   const pids: Record<string, number> = {};
   const start = (main: string) => {
-    const flags = (process.env.BENCH_CHILD_FLAGS ?? '').split(' ').filter(Boolean); // node takes '' as a script
+    const flags = opts.flags ?? childFlags(process.env.BENCH_CHILD_FLAGS);
     const child = spawn(process.execPath, [...flags, main], {
       cwd: opts.root,
       env,
@@ -108,6 +111,11 @@ async function workerRegistered(databaseUrl: string): Promise<void> {
   } finally {
     await pg.end();
   }
+}
+
+/** Node flags from a space-separated setting, empty pieces dropped: node takes '' as the script to run. */
+export function childFlags(setting: string | undefined): string[] {
+  return (setting ?? '').split(' ').filter(Boolean);
 }
 
 export async function tenantKey(d: Deployment): Promise<string> {

@@ -37,8 +37,13 @@ export const CLIENTS = intFromEnv('BENCH_CLIENTS', 32);
 export const CONCURRENCY = intFromEnv('BENCH_CONCURRENCY', 32);
 /** Raw and Baton runs alternate this many times; the median round's ratio is the verdict. */
 const ROUNDS = intFromEnv('BENCH_ROUNDS', 3);
-/** Jobs and tasks run before any clock starts, raw BullMQ's once and each Baton deployment's: both measured warm. */
-export const WARMUP = Math.min(2000, Math.ceil(N / 10));
+/**
+ * Jobs and tasks run before any clock starts, raw BullMQ's once and each Baton deployment's: both measured warm, as a
+ * service runs most of its life. After 2,000 tasks (the default until 24 November 2026) V8 was still optimizing about
+ * ten functions a second in the API through the timed run (`--log-code`), and TurboFan took 7-8% of the API's CPU;
+ * after 10,000, 3.9% (perf). BENCH_WARMUP sets it.
+ */
+export const WARMUP = intFromEnv('BENCH_WARMUP', Math.min(10_000, Math.ceil(N / 2)));
 const BATON_ENV = {
   TASK_CONCURRENCY: String(CONCURRENCY),
   // Limits are correct behaviour, but here they would measure the limit instead of the service.
@@ -152,16 +157,19 @@ export interface BatonRun {
   settings?: Record<string, string>;
   /** The checkout whose built apps run (processes layout only; default this one). */
   root?: string;
+  /** Node flags for the API and worker processes (processes layout only; default BENCH_CHILD_FLAGS). */
+  flags?: string[];
 }
 
 /** (b) The same work through the API and the worker: Postgres first, then BullMQ, and the row updated twice per run. */
 export async function baton(
   run: BatonRun = {},
 ): Promise<Result & { succeededRows: number; otherRows: Record<string, number> }> {
-  const { n = N, warmup = WARMUP, root } = run;
+  const { n = N, warmup = WARMUP, root, flags } = run;
   const env = { ...BATON_ENV, ...run.settings };
-  if (LAYOUT === 'single' && root) throw new Error('another checkout runs only as processes (BENCH_LAYOUT=processes)');
-  const h = LAYOUT === 'single' ? await inThisProcess(env) : await asProcesses(env, { root });
+  if (LAYOUT === 'single' && (root || flags))
+    throw new Error('another checkout or node flags run only as processes (BENCH_LAYOUT=processes)');
+  const h = LAYOUT === 'single' ? await inThisProcess(env) : await asProcesses(env, { root, flags });
   const client = httpClient(h.url, CLIENTS);
   // Progress is polled on a connection of our own, so the bench does not take connections from the service's pool.
   const pg = new Client({ connectionString: h.databaseUrl });
