@@ -1,6 +1,6 @@
 import type { Pool } from 'pg';
 import { newId, withChanges } from '@baton/core';
-import { taskCompletionKey, toTaskView, type Attempt, type NewTask, type TaskRecord } from '@baton/tasks';
+import type { Attempt, NewTask, TaskRecord } from '@baton/tasks';
 import { hasAudience } from './notification.sql';
 
 /** Columns of a TaskRecord, for statements that return tasks. */
@@ -110,33 +110,54 @@ export interface Success {
 
 const TASK_EVENT_AUDIENCE = hasAudience('c.notify', 'c.tenant_id', 'task.completed');
 
+/** An instant as toISOString() writes it (the columns hold milliseconds, as a Date does). */
+const isoSql = (column: string): string => `to_char(${column} AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"')`;
+
+/**
+ * toTaskView (libs/tasks) in SQL, as jsonb, for a row of tasks under the alias `t`: the payload of a task's events,
+ * built in Postgres from the row the statement has just written, and only for the rows whose event is written. Keys
+ * whose value is null are left out, as toTaskView leaves out what is undefined (a payload or result of JSON null
+ * included; nulls inside them stay). A test keeps the two equal (test/task-view.e2e.ts).
+ */
+export function taskViewSql(t: string): string {
+  return `(SELECT jsonb_object_agg(key, value) FROM jsonb_each(jsonb_build_object(
+    'id', ${t}.id, 'handler', ${t}.handler, 'status', ${t}.status::text, 'progress', ${t}.progress,
+    'payload', ${t}.payload, 'result', ${t}.result, 'lastError', ${t}.last_error, 'attempts', ${t}.attempts,
+    'maxAttempts', ${t}.max_attempts, 'priority', ${t}.priority, 'createdAt', ${isoSql(`${t}.created_at`)},
+    'runAt', ${isoSql(`${t}.run_at`)}, 'startedAt', ${isoSql(`${t}.started_at`)},
+    'finishedAt', ${isoSql(`${t}.finished_at`)}, 'deadlineAt', ${isoSql(`${t}.deadline_at`)},
+    'dedupeKey', ${t}.dedupe_key)) WHERE value <> 'null'::jsonb)`;
+}
+
+/** taskCompletionKey (libs/tasks) in SQL, for a row of tasks under the alias `t`. */
+export const taskCompletionKeySql = (t: string): string => `'task.completed:' || ${t}.id || ':' || ${t}.generation`;
+
 /**
  * queued|running → succeeded for many tasks, each with its attempt and completion event (where the event has an
  * audience: see hasAudience), in one statement. Returns the ids that changed: a task that ended meanwhile (cancelled,
  * finished by another run) is left as it is, with no event.
+ *
+ * The event's payload is made in Postgres from the updated row (taskViewSql), for the tasks that have an audience
+ * only. Most have none: the batch used to carry every task's view (some 700 bytes each, built, serialized and parsed
+ * as json by Postgres), which no statement read.
  */
 export async function succeedTasks(pool: Pool, successes: Success[]): Promise<Set<string>> {
-  const finishedAt = new Date();
-  const views = successes.map(({ attempt, result }) =>
-    toTaskView(withChanges(finalRow(attempt), { status: 'succeeded' as const, progress: 100, result, finishedAt })),
-  );
-  // The view arrives as json (checked, not parsed) and becomes jsonb only for a task whose event is written: most
-  // have no audience. The rows are found by primary key (id = ANY(...)); the status test is on text, so the planner
-  // cannot take the (status, ...) indexes instead: on a table just filled (statistics not yet analysed) it would, and
-  // scan every pending task for each statement. See PENDING_BY_ID in batch.store.ts.
+  // The rows are found by primary key (id = ANY(...)); the status test is on text, so the planner cannot take the
+  // (status, ...) indexes instead: on a table just filled (statistics not yet analysed) it would, and scan every
+  // pending task for each statement. See PENDING_BY_ID in batch.store.ts.
   const { rows } = await pool.query<{ id: string }>({
     // Unnamed, so planned for these ids (see claimTasks in task.batches.ts).
     text: `WITH v AS (
-       SELECT * FROM json_to_recordset($1::json)
-         AS v(id text, result jsonb, event_id text, dedup_key text, view json, attempts int, started_at timestamptz)
+       SELECT * FROM json_to_recordset($1::json) AS v(id text, result jsonb, event_id text, attempts int,
+                                                      started_at timestamptz)
      ), changed AS (
        UPDATE tasks t SET status = 'succeeded', progress = 100, result = v.result, finished_at = $2,
                           attempts = v.attempts, started_at = COALESCE(t.started_at, v.started_at)
        FROM v WHERE t.id = v.id AND t.id = ANY(ARRAY(SELECT id FROM v)) AND t.status::text IN ('queued', 'running')
-       RETURNING t.id, t.tenant_id, t.notify
+       RETURNING t.*
      ), events AS (
        INSERT INTO notification_events (id, tenant_id, type, subject_type, subject_id, dedup_key, payload)
-       SELECT v.event_id, c.tenant_id, 'task.completed', 'task', c.id, v.dedup_key, v.view::jsonb
+       SELECT v.event_id, c.tenant_id, 'task.completed', 'task', c.id, ${taskCompletionKeySql('c')}, ${taskViewSql('c')}
        FROM changed c JOIN v ON v.id = c.id
        WHERE ${TASK_EVENT_AUDIENCE}
        ON CONFLICT (dedup_key) DO NOTHING
@@ -144,17 +165,15 @@ export async function succeedTasks(pool: Pool, successes: Success[]): Promise<Se
      SELECT id FROM changed`,
     values: [
       JSON.stringify(
-        successes.map((s, i) => ({
-          id: s.attempt.task.id,
-          result: s.result ?? null,
+        successes.map(({ attempt, result }) => ({
+          id: attempt.task.id,
+          result: result ?? null,
           event_id: newId('notification'),
-          dedup_key: taskCompletionKey(s.attempt.task),
-          view: views[i],
-          attempts: s.attempt.number,
-          started_at: s.attempt.startedAt,
+          attempts: attempt.number,
+          started_at: attempt.startedAt,
         })),
       ),
-      finishedAt,
+      new Date(),
     ],
   });
   return new Set(rows.map((r) => r.id));
