@@ -97,7 +97,10 @@ export async function findTask(pool: Pool, id: string): Promise<TaskRecord | nul
  */
 export async function claimTasks(pool: Pool, ids: string[]): Promise<Map<string, TaskRecord>> {
   const { rows } = await pool.query<TaskRecord>({
-    text: `SELECT ${TASK_COLUMNS} FROM tasks WHERE id = ANY($1::text[]) AND status IN ('queued', 'running')`,
+    // The status test is on text, as in succeedTasks: on the enum, the planner took the (status, ...) indexes too and
+    // ANDed their bitmap with the primary key's, reading every pending task's entry for each claim (measured on 40,000
+    // queued tasks, 32 ids a call: 23-30 µs of backend CPU per task, against 5-7 on the primary key alone).
+    text: `SELECT ${TASK_COLUMNS} FROM tasks WHERE id = ANY($1::text[]) AND status::text IN ('queued', 'running')`,
     values: [ids],
   });
   return new Map(rows.map((r) => [r.id, r]));
