@@ -11,11 +11,18 @@ export function parseDatabaseUrl(url: string): { plainUrl: string; schema?: stri
 
 /** The URL with `search_path` set to `schema` through the startup `options` parameter. */
 export function withSearchPath(connectionString: string, schema: string): string {
+  return withSettings(connectionString, { search_path: quoteIdent(schema) });
+}
+
+/** The URL with server settings (name → value) for every session, through the startup `options` parameter. */
+export function withSettings(connectionString: string, settings: Record<string, string>): string {
   const url = new URL(connectionString);
   // Inside `options`, a backslash escapes a space or a backslash of the value.
-  const setting = `-c search_path=${quoteIdent(schema).replace(/[\\ ]/g, (c) => `\\${c}`)}`;
+  const added = Object.entries(settings).map(
+    ([name, value]) => `-c ${name}=${value.replace(/[\\ ]/g, (c) => `\\${c}`)}`,
+  );
   const existing = url.searchParams.get('options');
-  url.searchParams.set('options', existing ? `${existing} ${setting}` : setting);
+  url.searchParams.set('options', [...(existing ? [existing] : []), ...added].join(' '));
   return url.toString();
 }
 

@@ -3,7 +3,7 @@ export * from './database-url';
 export * from './access.store';
 export * from './idempotency.store';
 export * from './task.store';
-export { taskCompletionKeySql, taskViewSql } from './task.batches';
+export { claimTasks, succeedTasks, taskCompletionKeySql, taskViewSql } from './task.batches';
 export { migrateDeploy, createMigration } from './migrate/migrator';
 export * from './dead-letter.store';
 export * from './ops.store';

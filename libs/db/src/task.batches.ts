@@ -1,4 +1,4 @@
-import type { Pool } from 'pg';
+import type { Pool, PoolClient } from 'pg';
 import { newId, withChanges } from '@baton/core';
 import type { Attempt, NewTask, TaskRecord } from '@baton/tasks';
 import { hasAudience } from './notification.sql';
@@ -85,18 +85,26 @@ export async function findTask(pool: Pool, id: string): Promise<TaskRecord | nul
   return rows[0] ?? null;
 }
 
+/** Where a batch statement runs: the shared pool (unnamed), or Database.hot or one of its connections (named). */
+export interface Statements {
+  db: Pool | PoolClient;
+  prepared: boolean;
+}
+
 /**
  * The tasks among `ids` that may still run (queued or running), for many job starts at once.
  *
- * Unnamed, as every statement here that takes a list of ids: a named (prepared) statement gets a generic plan after
- * five runs, made for the table as it was then. On a table just created and filling, that was a sequential scan,
- * kept as the table grew: the success statement scanned all 20,000 rows of the tasks bench for each batch of 32 (5.5
- * ms a call, against 2.0 planned for the ids). Parsing each time costs far less. (Planning every statement afresh,
- * plan_cache_mode = force_custom_plan, was measured too: it replans the foreign-key check of every inserted row, and
- * doubled the time to accept a batch of 100,000 items.)
+ * On the shared pool it is unnamed, as every statement that takes a list of ids: a named (prepared) statement gets a
+ * generic plan after five runs, made for the table as it was then. On a table just created and filling, that was a
+ * sequential scan, kept as the table grew: the success statement scanned all 20,000 rows of the tasks bench for each
+ * batch of 32 (5.5 ms a call, against 2.0 planned for the ids). (Planning every statement afresh, plan_cache_mode =
+ * force_custom_plan, was measured too: it replans the foreign-key check of every inserted row, and doubled the time
+ * to accept a batch of 100,000 items.) On the hot connections, whose sessions turn sequential scans off
+ * (HOT_SETTINGS), it is named and planned once.
  */
-export async function claimTasks(pool: Pool, ids: string[]): Promise<Map<string, TaskRecord>> {
-  const { rows } = await pool.query<TaskRecord>({
+export async function claimTasks(to: Statements, ids: string[]): Promise<Map<string, TaskRecord>> {
+  const { rows } = await to.db.query<TaskRecord>({
+    name: to.prepared ? 'baton_claim_tasks' : undefined,
     // The status test is on text, as in succeedTasks: on the enum, the planner took the (status, ...) indexes too and
     // ANDed their bitmap with the primary key's, reading every pending task's entry for each claim (measured on 40,000
     // queued tasks, 32 ids a call: 23-30 µs of backend CPU per task, against 5-7 on the primary key alone).
@@ -144,12 +152,13 @@ export const taskCompletionKeySql = (t: string): string => `'task.completed:' ||
  * only. Most have none: the batch used to carry every task's view (some 700 bytes each, built, serialized and parsed
  * as json by Postgres), which no statement read.
  */
-export async function succeedTasks(pool: Pool, successes: Success[]): Promise<Set<string>> {
+export async function succeedTasks(to: Statements, successes: Success[]): Promise<Set<string>> {
   // The rows are found by primary key (id = ANY(...)); the status test is on text, so the planner cannot take the
   // (status, ...) indexes instead: on a table just filled (statistics not yet analysed) it would, and scan every
   // pending task for each statement. See PENDING_BY_ID in batch.store.ts.
-  const { rows } = await pool.query<{ id: string }>({
-    // Unnamed, so planned for these ids (see claimTasks in task.batches.ts).
+  const { rows } = await to.db.query<{ id: string }>({
+    // Named on the hot connections only (see claimTasks).
+    name: to.prepared ? 'baton_succeed_tasks' : undefined,
     text: `WITH v AS (
        SELECT * FROM json_to_recordset($1::json) AS v(id text, result jsonb, event_id text, attempts int,
                                                       started_at timestamptz)

@@ -20,6 +20,7 @@ import {
   insertTasks,
   succeedTasks,
   TASK_COLUMNS as COLUMNS,
+  type Statements,
   type Success,
 } from './task.batches';
 
@@ -48,20 +49,25 @@ export class PrismaTaskStore implements TaskStore {
   private readonly claims: Coalescer<string, TaskRecord | null>;
   private readonly successes: Coalescer<Success, boolean>;
 
+  /** Where claims and successes run: Database.hot, named, where there is one (see claimTasks). */
+  private readonly hot: Statements;
+
   constructor(
     private readonly prisma: PrismaClient,
     private readonly pool: Pool,
+    hot?: Pool,
   ) {
+    this.hot = { db: hot ?? pool, prepared: !!hot };
     this.inserts = new Coalescer(async (tasks) => {
       const inserted = await insertTasks(pool, tasks);
       return tasks.map((t) => inserted.get(t.id));
     }, BATCHING);
     this.claims = new Coalescer(async (ids) => {
-      const claimed = await claimTasks(pool, [...new Set(ids)]);
+      const claimed = await claimTasks(this.hot, [...new Set(ids)]);
       return ids.map((id) => claimed.get(id) ?? null);
     }, BATCHING);
     this.successes = new Coalescer(async (items) => {
-      const changed = await succeedTasks(pool, items);
+      const changed = await succeedTasks(this.hot, items);
       return items.map((s) => changed.has(s.attempt.task.id));
     }, BATCHING);
   }
@@ -201,6 +207,6 @@ export class PrismaTaskStore implements TaskStore {
   }
 
   async stillPending(ids: string[]): Promise<TaskRecord[]> {
-    return ids.length === 0 ? [] : [...(await claimTasks(this.pool, ids)).values()];
+    return ids.length === 0 ? [] : [...(await claimTasks(this.hot, ids)).values()];
   }
 }

@@ -136,7 +136,7 @@ export async function createRuntime(config: Config, opts: RuntimeOptions): Promi
   const producer = new JobProducer(producerConnection, config.QUEUE_PREFIX);
   const access = new AccessStore(prisma);
   await access.ensureSystemTenant();
-  const taskStore = new PrismaTaskStore(prisma, database.pool);
+  const taskStore = new PrismaTaskStore(prisma, database.pool, database.hot);
   const scheduleStore = new PrismaScheduleStore(prisma, database.pool);
   // The fair scripts run on the edge connection, not on BullMQ's: ioredis copies every script defined on a connection
   // into each pipeline it makes (one per tick with auto-pipelining), and BullMQ defines some seventy. On the edge
