@@ -3,19 +3,20 @@
 // On this shared machine the rate moves by 10-30% from one minute to the next, more than most changes are worth, so a
 // run of each says little. This deploys A and B in turns (A B, B A, A B, ...), each an API process and a worker
 // process as `start:api` / `start:worker` run them, on a fresh database and queue prefix. Each is the tasks bench's
-// Baton run (tasks.bench baton()): a warm-up of 0.4 x BENCH_N no-op tasks, then BENCH_N more on the clock, posted by
-// BENCH_CLIENTS clients, until Postgres holds them all as succeeded. Printed: each deployment's tasks/s and CPU ms per task by part, each side's medians,
-// and in how many pairs B was faster.
+// Baton run (tasks.bench baton()): a warm-up of BENCH_WARMUP no-op tasks (default 0.4 x BENCH_N), then BENCH_N more on
+// the clock, posted by BENCH_CLIENTS clients, until Postgres holds them all as succeeded. Printed: each deployment's
+// tasks/s and CPU ms per task by part, each side's medians, and in how many pairs B was faster.
 // Settings: COMPARE_A_ROOT / COMPARE_B_ROOT (a checkout with its apps built, e.g. a `git worktree`; default this one),
 // COMPARE_A_ENV / COMPARE_B_ENV (Baton settings as JSON, e.g. '{"FAIR_QUEUES":"none"}'), COMPARE_A_FLAGS /
-// COMPARE_B_FLAGS (node flags for that side's processes, e.g. '--single-threaded'; default BENCH_CHILD_FLAGS), COMPARE_PAIRS (default 4),
-// BENCH_N (default 10000), BENCH_CLIENTS (default 32). The settings tasks.bench gives Baton apply to both.
+// COMPARE_B_FLAGS (node flags for that side's processes, e.g. '--single-threaded'; default BENCH_CHILD_FLAGS),
+// COMPARE_PAIRS (default 4), BENCH_N (default 10000), BENCH_CLIENTS (default 32). The settings tasks.bench gives Baton
+// apply to both.
 import { intFromEnv, percentile, round, table } from './support';
 import { childFlags } from './deployment';
 import { baton, type Result } from './tasks.bench';
 
 const N = intFromEnv('BENCH_N', 10_000);
-const WARMUP = Math.ceil(N * 0.4);
+const WARMUP = intFromEnv('BENCH_WARMUP', Math.ceil(N * 0.4));
 const PAIRS = intFromEnv('COMPARE_PAIRS', 4);
 
 interface Side {
@@ -86,8 +87,8 @@ async function main(): Promise<void> {
     JSON.stringify({
       n: N,
       pairs: PAIRS,
-      a: { root: a.root, env: a.env, runs: results.A },
-      b: { root: b.root, env: b.env, runs: results.B },
+      a: { root: a.root, env: a.env, flags: a.flags, runs: results.A },
+      b: { root: b.root, env: b.env, flags: b.flags, runs: results.B },
       bFaster,
     }),
   );

@@ -150,6 +150,11 @@ export function httpClient(baseUrl: string, maxSockets: number) {
   };
 }
 
+/**
+ * RSS moves by tens of MiB as V8 grows and shrinks its heap, so two single samples say little. The trend is the
+ * least-squares slope over the samples after warm-up: flat when it adds up to under 10% of the mean over the run
+ * (bench:soak).
+ */
 export function rssVerdict(app: string, samples: (readonly [number, number])[]): string {
   const n = samples.length;
   const mean = (f: (s: readonly [number, number]) => number) => samples.reduce((a, s) => a + f(s), 0) / n;

@@ -28,7 +28,7 @@ export interface Database {
  * scans off, the planner takes the primary key whatever the size. Only statements that find rows by primary key run
  * there. Over a bench run, planning alone was a third of those two statements' time (pg_stat_statements).
  */
-export const HOT_SETTINGS = { enable_seqscan: 'off', plan_cache_mode: 'force_generic_plan' };
+const HOT_SETTINGS = { enable_seqscan: 'off', plan_cache_mode: 'force_generic_plan' };
 const HOT_CONNECTIONS = 2;
 
 /** Prisma over node-postgres (driver adapter: no native engine, works offline), sharing one pool with raw SQL. */
