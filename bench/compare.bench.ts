@@ -49,7 +49,7 @@ const median = (xs: number[]): number => percentile(xs, 0.5);
 async function main(): Promise<void> {
   const a = side('A');
   const b = side('B');
-  const describe = (s: Side) => `${s.root ?? 'this checkout'} ${JSON.stringify(s.env)} ${s.flags?.join(' ') ?? ''}`;
+  const describe = (s: Side) => [s.root ?? 'this checkout', JSON.stringify(s.env), ...(s.flags ?? [])].join(' ');
   console.log(`compare: A = ${describe(a)}; B = ${describe(b)}`);
   console.log(`${PAIRS} pairs in turns; each deployment: ${WARMUP} tasks to warm up, then ${N} on the clock\n`);
   const results: Record<'A' | 'B', Result[]> = { A: [], B: [] };

@@ -14,8 +14,9 @@ export interface Database {
    */
   pool: Pool;
   /**
-   * Two connections of their own for the worker's hottest statements, task claims and successes (see HOT_SETTINGS),
-   * where the server takes more than one connection; absent on the embedded PGlite, which takes one.
+   * Two connections of their own for the worker's hottest statements, task claims and successes (see HOT_SETTINGS);
+   * the reconciler's re-read of tasks missing from Redis runs the claim's statement there too. Present where the server
+   * takes more than one connection; absent on the embedded PGlite, which takes one.
    */
   hot?: Pool;
   close(): Promise<void>;

@@ -49,7 +49,10 @@ export class PrismaTaskStore implements TaskStore {
   private readonly claims: Coalescer<string, TaskRecord | null>;
   private readonly successes: Coalescer<Success, boolean>;
 
-  /** Where claims and successes run: Database.hot, named, where there is one (see claimTasks). */
+  /**
+   * Where claims, successes and the reconciler's re-read of suspect tasks (the claim's statement) run: Database.hot,
+   * named, where there is one (see claimTasks).
+   */
   private readonly hot: Statements;
 
   constructor(
