@@ -8,7 +8,7 @@ import { bullmqTelemetry, metrics } from '@baton/observability';
 import { collectHandlers, createRedis, housekeepingEvery, PermanentJobError, type HandlerMap } from '@baton/queue';
 import { registerWorker, type Registration, type Runtime } from '@baton/runtime';
 import { scheduleRepeatStrategy } from '@baton/schedules';
-import { taskBackoffStrategy, taskRetryDelay } from '@baton/tasks';
+import { TASK_JOB_RETENTION, taskBackoffStrategy, taskRetryDelay } from '@baton/tasks';
 import { BatchProcessor } from './processors/batch.processor';
 import { MaintenanceProcessor } from './processors/maintenance.processor';
 import { NotificationProcessor } from './processors/notification.processor';
@@ -38,7 +38,7 @@ export function parseWorkerQueues(value: string): QueueName[] {
 function queueSettings(queue: QueueName, config: Runtime['config']): Partial<WorkerOptions> {
   switch (queue) {
     case QUEUES.tasks:
-      return { concurrency: config.TASK_CONCURRENCY };
+      return { concurrency: config.TASK_CONCURRENCY, ...TASK_JOB_RETENTION };
     case QUEUES.cluster:
       return {
         concurrency: config.CLUSTER_CONCURRENCY,

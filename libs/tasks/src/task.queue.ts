@@ -7,6 +7,13 @@ import type { TaskRecord } from './task.types';
 export const TASK_BACKOFF_TYPE = 'baton';
 
 /**
+ * What Redis keeps of finished task jobs: history lives in Postgres, and Redis keeps a little for Bull Board. Given to
+ * the tasks queue's workers (BullMQ applies a worker's setting to jobs that carry none) rather than to every job: the
+ * options of the busiest job stay small, which BullMQ packs at every add, stores, and reads back at every start.
+ */
+export const TASK_JOB_RETENTION = { removeOnComplete: { count: 1000 }, removeOnFail: { count: 5000 } };
+
+/**
  * Puts tasks on the tasks queue. The job id is the task id, so enqueueing a task twice is harmless. With fair sharing
  * on, a task waits in its tenant's lane and is added to the queue when the dispatcher admits it (libs/fairness).
  */
@@ -45,9 +52,7 @@ export class TaskQueue {
         delay: delayUntilRun(task, now),
         attempts: task.maxAttempts,
         backoff: { type: TASK_BACKOFF_TYPE },
-        // History lives in Postgres; Redis keeps a little for Bull Board.
-        removeOnComplete: { count: 1000 },
-        removeOnFail: { count: 5000 },
+        // How many finished jobs Redis keeps is the worker's setting (TASK_JOB_RETENTION), not each job's.
       },
     }));
     if (!this.fair) {

@@ -10,6 +10,27 @@ export class TaskCancelledError extends Error {
   override name = 'TaskCancelledError';
 }
 
+/**
+ * An attempt's abort: its AbortController is made when first needed (the handler reads its signal, a timeout fires, a
+ * cancel comes), so the many attempts that need none (a `noop`, any handler that ignores the signal) never make one.
+ */
+class AttemptAbort {
+  private controller?: AbortController;
+
+  get signal(): AbortSignal {
+    return (this.controller ??= new AbortController()).signal;
+  }
+
+  abort(reason: Error): void {
+    (this.controller ??= new AbortController()).abort(reason);
+  }
+
+  /** Why it was aborted; undefined when it was not. */
+  get reason(): unknown {
+    return this.controller?.signal.reason as unknown;
+  }
+}
+
 const PROGRESS_EVERY_MS = 250;
 /** When Postgres cannot be read or written, the job waits this long and runs again, without using an attempt. */
 export const STORE_RETRY_MS = 2_000;
@@ -26,7 +47,7 @@ export const RUNNING_WRITE_AFTER_MS = 100;
  * update, so a task finishes once however often its job runs.
  */
 export class TaskRunner {
-  private readonly running = new Map<string, AbortController>();
+  private readonly running = new Map<string, AttemptAbort>();
 
   constructor(
     private readonly store: TaskStore,
@@ -59,37 +80,44 @@ export class TaskRunner {
 
     const attempt: Attempt = { task, number: task.attempts + 1, startedAt: new Date() };
     let runningWrite: Promise<boolean> | undefined;
-    const markRunning = (): Promise<boolean> => (runningWrite ??= this.store.markRunning(attempt));
-    const controller = new AbortController();
-    this.running.set(taskId, controller);
+    let heartbeat: NodeJS.Timeout | undefined;
+    let ended = false;
+    // The heartbeat starts with the running state: a task still queued in Postgres has nothing to report stuck.
+    const markRunning = (): Promise<boolean> => {
+      if (runningWrite) return runningWrite;
+      runningWrite = this.store.markRunning(attempt);
+      if (!ended) {
+        heartbeat = setInterval(
+          () =>
+            void runningWrite!
+              .then(() => this.store.heartbeat(taskId))
+              .catch((err: unknown) => this.log.warn({ taskId, err }, 'heartbeat not written')),
+          this.heartbeatMs,
+        );
+      }
+      return runningWrite;
+    };
+    const abort = new AttemptAbort();
+    this.running.set(taskId, abort);
     const timers = [
       setTimeout(
         () => void markRunning().catch((err: unknown) => this.log.warn({ taskId, err }, 'running state not written')),
         RUNNING_WRITE_AFTER_MS,
       ),
-      task.timeoutMs ? setTimeout(() => controller.abort(timeoutError(task.timeoutMs!)), task.timeoutMs) : undefined,
+      task.timeoutMs ? setTimeout(() => abort.abort(timeoutError(task.timeoutMs!)), task.timeoutMs) : undefined,
     ];
-    const heartbeat = setInterval(
-      () =>
-        void markRunning()
-          .then(() => this.store.heartbeat(taskId))
-          .catch((err: unknown) => this.log.warn({ taskId, err }, 'heartbeat not written')),
-      this.heartbeatMs,
-    );
     let outcome: { ok: true; result: unknown } | { ok: false; error: unknown };
     try {
-      outcome = {
-        ok: true,
-        result: await handler.run(task.payload, this.context(attempt, controller.signal, job, markRunning)),
-      };
+      outcome = { ok: true, result: await handler.run(task.payload, this.context(attempt, abort, job, markRunning)) };
     } catch (error) {
       outcome = { ok: false, error };
     } finally {
+      ended = true;
       for (const t of timers) clearTimeout(t);
       clearInterval(heartbeat);
       this.running.delete(taskId);
     }
-    if (!outcome.ok && controller.signal.reason instanceof TaskCancelledError) return { cancelled: true };
+    if (!outcome.ok && abort.reason instanceof TaskCancelledError) return { cancelled: true };
     await this.settle(runningWrite);
     const seconds = (Date.now() - attempt.startedAt.getTime()) / 1000;
     metrics.runDuration.observe({ queue: 'tasks', outcome: outcome.ok ? 'succeeded' : 'failed' }, seconds);
@@ -135,7 +163,7 @@ export class TaskRunner {
     }
   }
 
-  private context(attempt: Attempt, signal: AbortSignal, job: Job, markRunning: () => Promise<boolean>): TaskContext {
+  private context(attempt: Attempt, abort: AttemptAbort, job: Job, markRunning: () => Promise<boolean>): TaskContext {
     const taskId = attempt.task.id;
     let lastProgressAt = 0;
     let lastPercent = -1;
@@ -143,7 +171,9 @@ export class TaskRunner {
       taskId,
       tenantId: attempt.task.tenantId,
       attempt: attempt.number,
-      signal,
+      get signal() {
+        return abort.signal;
+      },
       progress: async (percent) => {
         const value = Math.max(0, Math.min(100, Math.floor(percent)));
         const now = Date.now();
