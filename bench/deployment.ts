@@ -1,5 +1,7 @@
 // Baton deployments for benchmarks: in this process, or as the API and worker processes that production runs.
 import { spawn, type ChildProcess } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { Client } from 'pg';
 import { freePort } from '@baton/runtime';
 import { dropPrefix, freshDatabase, rand, startBaton, TEST_REDIS_URL } from '../test/support/harness';
@@ -27,7 +29,7 @@ export async function asProcesses(
   settings: Record<string, string>,
   /**
    * `root`: the checkout whose built apps run (default: this one), to compare two builds (bench:compare). `flags`: node
-   * flags for both processes (default: BENCH_CHILD_FLAGS, split on spaces).
+   * flags for both processes (default: BENCH_CHILD_FLAGS, split on spaces, or else the start scripts' node flags).
    */
   opts: { worker?: boolean; root?: string; flags?: string[] } = {},
 ): Promise<Deployment> {
@@ -48,7 +50,7 @@ export async function asProcesses(
   const children: ChildProcess[] = [];
   const pids: Record<string, number> = {};
   const start = (main: string) => {
-    const flags = opts.flags ?? childFlags(process.env.BENCH_CHILD_FLAGS);
+    const flags = opts.flags ?? childFlags(process.env.BENCH_CHILD_FLAGS, opts.root);
     const child = spawn(process.execPath, [...flags, main], {
       cwd: opts.root,
       env,
@@ -114,8 +116,17 @@ async function workerRegistered(databaseUrl: string): Promise<void> {
 }
 
 /** Node flags from a space-separated setting, empty pieces dropped: node takes '' as the script to run. */
-export function childFlags(setting: string | undefined): string[] {
-  return (setting ?? '').split(' ').filter(Boolean);
+export function childFlags(setting: string | undefined, root?: string): string[] {
+  return (setting ?? nodeFlags(root)).split(' ').filter(Boolean);
+}
+
+/**
+ * The node flags the start scripts of the checkout at `root` (default this one) pass, package.json's
+ * `config.nodeFlags`: without BENCH_CHILD_FLAGS, benchmarks run the apps as `npm run start:api` / `start:worker` do.
+ */
+export function nodeFlags(root = join(__dirname, '../..')): string {
+  const pkg = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as { config?: { nodeFlags?: string } };
+  return pkg.config?.nodeFlags ?? '';
 }
 
 export async function tenantKey(d: Deployment): Promise<string> {

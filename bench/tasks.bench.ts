@@ -157,7 +157,10 @@ export interface BatonRun {
   settings?: Record<string, string>;
   /** The checkout whose built apps run (processes layout only; default this one). */
   root?: string;
-  /** Node flags for the API and worker processes (processes layout only; default BENCH_CHILD_FLAGS). */
+  /**
+   * Node flags for the API and worker processes (processes layout only; default BENCH_CHILD_FLAGS, or else the start
+   * scripts' own, package.json `config.nodeFlags`).
+   */
   flags?: string[];
 }
 
