@@ -8,8 +8,8 @@
 // tasks/s and CPU ms per task by part, each side's medians, and in how many pairs B was faster.
 // Settings: COMPARE_A_ROOT / COMPARE_B_ROOT (a checkout with its apps built, e.g. a `git worktree`; default this one),
 // COMPARE_A_ENV / COMPARE_B_ENV (Baton settings as JSON, e.g. '{"FAIR_QUEUES":"none"}'), COMPARE_A_FLAGS /
-// COMPARE_B_FLAGS (node flags for that side's processes, e.g. '--single-threaded'; default BENCH_CHILD_FLAGS, or else
-// the start scripts' flags of that side's checkout, package.json `config.nodeFlags`),
+// COMPARE_B_FLAGS (node flags for that side's processes, after its checkout's start-script flags, package.json
+// `config.nodeFlags`, so a later one wins, e.g. '--max-semi-space-size=16'; default BENCH_CHILD_FLAGS),
 // COMPARE_PAIRS (default 4), BENCH_N (default 10000), BENCH_CLIENTS (default 32). The settings tasks.bench gives Baton
 // apply to both.
 import { intFromEnv, percentile, round, table } from './support';

@@ -29,7 +29,7 @@ export async function asProcesses(
   settings: Record<string, string>,
   /**
    * `root`: the checkout whose built apps run (default: this one), to compare two builds (bench:compare). `flags`: node
-   * flags for both processes (default: BENCH_CHILD_FLAGS, split on spaces, or else the start scripts' node flags).
+   * flags for both processes, after the start scripts' own (default: BENCH_CHILD_FLAGS, split on spaces).
    */
   opts: { worker?: boolean; root?: string; flags?: string[] } = {},
 ): Promise<Deployment> {
@@ -50,7 +50,8 @@ export async function asProcesses(
   const children: ChildProcess[] = [];
   const pids: Record<string, number> = {};
   const start = (main: string) => {
-    const flags = opts.flags ?? childFlags(process.env.BENCH_CHILD_FLAGS, opts.root);
+    // The start scripts' flags first: a flag given after them (BENCH_CHILD_FLAGS, a side of bench:compare) wins.
+    const flags = [...childFlags(nodeFlags(opts.root)), ...(opts.flags ?? childFlags(process.env.BENCH_CHILD_FLAGS))];
     const child = spawn(process.execPath, [...flags, main], {
       cwd: opts.root,
       env,
@@ -116,13 +117,13 @@ async function workerRegistered(databaseUrl: string): Promise<void> {
 }
 
 /** Node flags from a space-separated setting, empty pieces dropped: node takes '' as the script to run. */
-export function childFlags(setting: string | undefined, root?: string): string[] {
-  return (setting ?? nodeFlags(root)).split(' ').filter(Boolean);
+export function childFlags(setting: string | undefined): string[] {
+  return (setting ?? '').split(' ').filter(Boolean);
 }
 
 /**
  * The node flags the start scripts of the checkout at `root` (default this one) pass, package.json's
- * `config.nodeFlags`: without BENCH_CHILD_FLAGS, benchmarks run the apps as `npm run start:api` / `start:worker` do.
+ * `config.nodeFlags`: benchmarks run the apps as `npm run start:api` / `start:worker` do.
  */
 export function nodeFlags(root = join(__dirname, '../..')): string {
   const pkg = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as { config?: { nodeFlags?: string } };

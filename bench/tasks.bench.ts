@@ -158,8 +158,8 @@ export interface BatonRun {
   /** The checkout whose built apps run (processes layout only; default this one). */
   root?: string;
   /**
-   * Node flags for the API and worker processes (processes layout only; default BENCH_CHILD_FLAGS, or else the start
-   * scripts' own, package.json `config.nodeFlags`).
+   * Node flags for the API and worker processes, after the start scripts' own (package.json `config.nodeFlags`), so a
+   * later one wins (processes layout only; default BENCH_CHILD_FLAGS).
    */
   flags?: string[];
 }
